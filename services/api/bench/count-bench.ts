@@ -1,0 +1,109 @@
+/**
+ * Counting throughput benchmark (not a test): MB/s of the link counter on in-memory
+ * HTML of 10 KB, 1 MB and 50 MB, peak RSS growth while counting the 50 MB page, and
+ * htmlparser2's Parser on the same bytes in the same run, for a ratio that machine
+ * noise cannot skew. Writes bench/results/count.json and prints a table.
+ *
+ *   npm run bench:count [-- --quick]
+ */
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Parser } from 'htmlparser2';
+import { LinkCounter } from '../src/count/count-links.js';
+import { makePage } from './make-page.js';
+
+const quick = process.argv.includes('--quick');
+const CHUNK = 64 * 1024;
+const PAGE_URL = 'https://docs.example.test/guide/index.html';
+
+function feedCounter(page: Buffer): number {
+  const counter = LinkCounter.forPage(PAGE_URL);
+  for (let off = 0; off < page.length; off += CHUNK) counter.write(page.subarray(off, off + CHUNK));
+  const { internal, external } = counter.end();
+  return internal + external;
+}
+
+function feedHtmlparser2(page: Buffer): number {
+  let links = 0;
+  const parser = new Parser(
+    { onopentag: (name, attrs) => void (name === 'a' && attrs.href !== undefined && links++) },
+    { decodeEntities: true },
+  );
+  for (let off = 0; off < page.length; off += CHUNK)
+    parser.write(page.subarray(off, off + CHUNK).toString('latin1'));
+  parser.end();
+  return links;
+}
+
+/** Median MB/s over runs sized to take about `budgetMs` in all. */
+function throughput(fn: (b: Buffer) => number, page: Buffer, budgetMs: number): number {
+  fn(page); // warm-up
+  const rates: number[] = [];
+  const started = performance.now();
+  while (rates.length < 3 || (performance.now() - started < budgetMs && rates.length < 50)) {
+    const t0 = performance.now();
+    fn(page);
+    const ms = performance.now() - t0;
+    rates.push(page.length / 1e6 / (ms / 1000));
+  }
+  rates.sort((a, b) => a - b);
+  return rates[Math.floor(rates.length / 2)] as number;
+}
+
+function peakRssGrowthMb(page: Buffer): number {
+  globalThis.gc?.();
+  const baseline = process.memoryUsage.rss();
+  let peak = baseline;
+  const counter = LinkCounter.forPage(PAGE_URL);
+  for (let off = 0; off < page.length; off += CHUNK) {
+    counter.write(page.subarray(off, off + CHUNK));
+    peak = Math.max(peak, process.memoryUsage.rss());
+  }
+  counter.end();
+  return (peak - baseline) / 1e6;
+}
+
+const sizes = [
+  { label: '10 KB', bytes: 10 * 1024 },
+  { label: '1 MB', bytes: 1024 * 1024 },
+  { label: '50 MB', bytes: 50 * 1024 * 1024 },
+];
+const budget = quick ? 300 : 2000;
+const rows = sizes.map(({ label, bytes }) => {
+  const page = makePage(bytes);
+  const counter = throughput(feedCounter, page, budget);
+  const reference = throughput(feedHtmlparser2, page, budget);
+  return { page: label, bytes: page.length, counterMBps: counter, htmlparser2MBps: reference };
+});
+const big = makePage(50 * 1024 * 1024);
+const rssGrowthMb = peakRssGrowthMb(big);
+
+const goals = {
+  '1 MB >= 150 MB/s': (rows[1]?.counterMBps ?? 0) >= 150,
+  '50 MB >= 150 MB/s': (rows[2]?.counterMBps ?? 0) >= 150,
+  '50 MB RSS growth < 32 MB': rssGrowthMb < 32,
+};
+const result = {
+  date: new Date().toISOString(),
+  machine: { node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model, memoryGb: totalmem() / 2 ** 30 },
+  chunkBytes: CHUNK,
+  quick,
+  rows,
+  rssGrowthMb,
+  goals,
+};
+
+console.log('page     counter MB/s   htmlparser2 MB/s   ratio');
+for (const r of rows)
+  console.log(
+    `${r.page.padEnd(8)} ${r.counterMBps.toFixed(0).padStart(12)} ${r.htmlparser2MBps.toFixed(0).padStart(18)} ${(r.counterMBps / r.htmlparser2MBps).toFixed(1).padStart(7)}x`,
+  );
+console.log(`peak RSS growth counting 50 MB: ${rssGrowthMb.toFixed(1)} MB`);
+for (const [goal, met] of Object.entries(goals)) console.log(`${met ? 'met    ' : 'NOT MET'}  ${goal}`);
+
+const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'count.json');
+mkdirSync(dirname(out), { recursive: true });
+writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
+console.log(`written to ${out}`);

@@ -1,0 +1,10 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // Fixture servers, child processes and SQLite files: give slow machines room.
+    testTimeout: 20_000,
+    hookTimeout: 20_000,
+  },
+});
