@@ -87,7 +87,12 @@ const goals = {
 };
 const result = {
   date: new Date().toISOString(),
-  machine: { node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model, memoryGb: totalmem() / 2 ** 30 },
+  machine: {
+    node: process.version,
+    cpus: cpus().length,
+    cpu: cpus()[0]?.model,
+    memoryGb: totalmem() / 2 ** 30,
+  },
   chunkBytes: CHUNK,
   quick,
   rows,

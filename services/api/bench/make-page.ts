@@ -10,7 +10,18 @@ export function makePage(bytes: number, seed = 42): Buffer {
     state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
     return state % n;
   };
-  const words = ['stage', 'build', 'layer', 'cache', 'image', 'node', 'runtime', 'compose', 'proxy', 'metric'];
+  const words = [
+    'stage',
+    'build',
+    'layer',
+    'cache',
+    'image',
+    'node',
+    'runtime',
+    'compose',
+    'proxy',
+    'metric',
+  ];
   const text = (n: number): string => Array.from({ length: n }, () => words[rand(words.length)]).join(' ');
   const hrefs = [
     () => `/guide/${words[rand(10)]}.html`,
@@ -20,15 +31,21 @@ export function makePage(bytes: number, seed = 42): Buffer {
     () => `../${words[rand(10)]}/?q=${rand(100)}&amp;lang=en`,
   ];
   const blocks = [
-    () => `<p class="body">${text(12)} <a href="${hrefs[rand(5)]!()}" title="${text(2)}">${text(2)}</a> ${text(8)}.</p>\n`,
+    () =>
+      `<p class="body">${text(12)} <a href="${hrefs[rand(5)]!()}" title="${text(2)}">${text(2)}</a> ${text(8)}.</p>\n`,
     () => `<h2 id="s${rand(1000)}">${text(3)}</h2>\n`,
-    () => `<pre><code class="language-dockerfile">FROM node:24 AS ${words[rand(10)]}\nRUN npm ci &amp;&amp; npm run build\n</code></pre>\n`,
-    () => `<ul class="nav">${Array.from({ length: 4 }, () => `<li><a class="nav-link" href="${hrefs[rand(5)]!()}">${text(1)}</a></li>`).join('')}</ul>\n`,
-    () => `<div class="note"><img src="/img/${rand(99)}.png" alt="${text(2)}"><span>${text(6)}</span></div>\n`,
-    () => `<script>window.dataLayer = window.dataLayer || []; if (a < b) { track("<a href='x'>"); }</script>\n`,
+    () =>
+      `<pre><code class="language-dockerfile">FROM node:24 AS ${words[rand(10)]}\nRUN npm ci &amp;&amp; npm run build\n</code></pre>\n`,
+    () =>
+      `<ul class="nav">${Array.from({ length: 4 }, () => `<li><a class="nav-link" href="${hrefs[rand(5)]!()}">${text(1)}</a></li>`).join('')}</ul>\n`,
+    () =>
+      `<div class="note"><img src="/img/${rand(99)}.png" alt="${text(2)}"><span>${text(6)}</span></div>\n`,
+    () =>
+      `<script>window.dataLayer = window.dataLayer || []; if (a < b) { track("<a href='x'>"); }</script>\n`,
     () => `<style>.nav > li a { color: #${rand(999)}; }</style>\n`,
   ];
-  const head = '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Guide</title></head><body>\n';
+  const head =
+    '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Guide</title></head><body>\n';
   const parts: string[] = [head];
   let size = head.length;
   while (size < bytes) {

@@ -77,7 +77,18 @@ function nameCode(name: string): number {
 const A_TAG = nameCode('a');
 const SCRIPT_TAG = nameCode('script');
 const PLAINTEXT_TAG = nameCode('plaintext');
-const RAW_TAG_NAMES = ['iframe', 'noembed', 'noframes', 'noscript', 'plaintext', 'script', 'style', 'textarea', 'title', 'xmp'];
+const RAW_TAG_NAMES = [
+  'iframe',
+  'noembed',
+  'noframes',
+  'noscript',
+  'plaintext',
+  'script',
+  'style',
+  'textarea',
+  'title',
+  'xmp',
+];
 const RAW_TAG_CODES = RAW_TAG_NAMES.map(nameCode);
 const SHORTEST_RAW_CODE = Math.min(...RAW_TAG_CODES);
 
@@ -171,7 +182,9 @@ export class LinkCounter {
   write(chunk: Uint8Array): void {
     // A plain Uint8Array view: its indexOf is a V8 builtin, while Buffer's goes
     // through a C++ binding whose call overhead dominates short scans.
-    const buf = Buffer.isBuffer(chunk) ? new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength) : chunk;
+    const buf = Buffer.isBuffer(chunk)
+      ? new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+      : chunk;
     const n = buf.length;
     let i = 0;
     let state = this.state;
@@ -516,8 +529,7 @@ export class LinkCounter {
         case SCRIPT_ESCAPED_DASH_DASH: {
           const c = buf[i] as number;
           i++;
-          if (c === 0x2d)
-            state = state === SCRIPT_ESCAPED ? SCRIPT_ESCAPED_DASH : SCRIPT_ESCAPED_DASH_DASH;
+          if (c === 0x2d) state = state === SCRIPT_ESCAPED ? SCRIPT_ESCAPED_DASH : SCRIPT_ESCAPED_DASH_DASH;
           else if (c === 0x3c) state = SCRIPT_ESCAPED_LT;
           else if (c === 0x3e && state === SCRIPT_ESCAPED_DASH_DASH) state = SCRIPT;
           else state = SCRIPT_ESCAPED;
@@ -544,9 +556,7 @@ export class LinkCounter {
           i++;
           if (c === 0x2d)
             state =
-              state === SCRIPT_DOUBLE_ESCAPED
-                ? SCRIPT_DOUBLE_ESCAPED_DASH
-                : SCRIPT_DOUBLE_ESCAPED_DASH_DASH;
+              state === SCRIPT_DOUBLE_ESCAPED ? SCRIPT_DOUBLE_ESCAPED_DASH : SCRIPT_DOUBLE_ESCAPED_DASH_DASH;
           else if (c === 0x3c) state = SCRIPT_DOUBLE_ESCAPED_LT;
           else if (c === 0x3e && state === SCRIPT_DOUBLE_ESCAPED_DASH_DASH) state = SCRIPT;
           else state = SCRIPT_DOUBLE_ESCAPED;
@@ -586,8 +596,7 @@ export class LinkCounter {
   }
 
   private endKey(): number {
-    this.capturing =
-      !this.isEndTag && this.keyIsHref && this.keyLength === 4 && this.isAnchor();
+    this.capturing = !this.isEndTag && this.keyIsHref && this.keyLength === 4 && this.isAnchor();
     if (this.valueParts.length !== 0) this.valueParts = [];
     return AFTER_KEY;
   }
@@ -640,7 +649,7 @@ export class LinkCounter {
     const n = b.length;
     let code = nameDigit(b[p] as number);
     let length = 1;
-    let c = 0;
+    let c: number;
     for (p++; ; p++) {
       if (p >= n) return -1;
       c = b[p] as number;
@@ -650,7 +659,10 @@ export class LinkCounter {
       }
       if (c === 0x2f || c === 0x3e) break;
       const digit = nameDigit(c);
-      code = digit === 0 || length >= LONGEST_RAW_TAG || code === NOT_A_KNOWN_NAME ? NOT_A_KNOWN_NAME : code * 27 + digit;
+      code =
+        digit === 0 || length >= LONGEST_RAW_TAG || code === NOT_A_KNOWN_NAME
+          ? NOT_A_KNOWN_NAME
+          : code * 27 + digit;
       length++;
     }
     const anchor = !isEnd && code === A_TAG;
@@ -661,7 +673,7 @@ export class LinkCounter {
       if (b[p] === 0x3e) break;
       // Attribute key: '/' or white space ends it (consumed), '=' or '>' too (not consumed).
       const keyStart = p;
-      let keyEnd = p;
+      let keyEnd: number;
       for (;;) {
         if (p >= n) return -1;
         c = b[p] as number;

@@ -59,7 +59,7 @@ function isPercent25(b: Uint8Array, i: number): boolean {
 
 /** Go's unescape(s, mode) as a validity check: false where Go returns an error. */
 function validEscapes(b: Uint8Array, start: number, end: number, mode: number): boolean {
-  for (let i = start; i < end; ) {
+  for (let i = start; i < end;) {
     const c = b[i] as number;
     if (c === 0x25 /* % */) {
       if (i + 2 >= end || !isHex(b[i + 1] as number) || !isHex(b[i + 2] as number)) return false;

@@ -1,0 +1,76 @@
+/**
+ * The Express application: middleware order, routes, and the fallbacks that turn
+ * anything unmatched or thrown into a problem document. No I/O of its own: the
+ * store, logger, metrics and fetch options come in as dependencies.
+ */
+import express, { type Express } from 'express';
+import type { Config } from '../config.js';
+import type { FetchOptions } from '../fetch/fetch-page.js';
+import type { Logger } from '../logger.js';
+import type { ApiMetrics } from '../metrics.js';
+import type { ReportsStore } from '../storage/reports-store.js';
+import { countRoutes } from './count-routes.js';
+import { errorHandler } from './errors.js';
+import { matchTemplate, routeTemplates } from './openapi.js';
+import { opsRoutes } from './ops-routes.js';
+import { HttpProblem } from './problem.js';
+import { reportRoutes } from './report-routes.js';
+import { requestContext } from './request-context.js';
+
+export interface AppDeps {
+  config: Config;
+  store: ReportsStore;
+  logger: Logger;
+  metrics: ApiMetrics;
+  /** Options for one page fetch; tests inject the resolver and socket factory here. */
+  fetchOptions: (requestId: string) => FetchOptions;
+  /** True once shutdown has begun: readiness fails so proxies stop sending work. */
+  draining: () => boolean;
+}
+
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+
+  app.use(requestContext(deps.logger));
+  app.use((_req, res, next) => {
+    res.setHeader('x-content-type-options', 'nosniff');
+    res.setHeader('cache-control', 'no-store');
+    next();
+  });
+  app.use(opsRoutes(deps));
+  app.use(countRoutes(deps));
+  app.use(reportRoutes(deps));
+
+  // Unmatched: 405 with Allow when the path exists under another method, else 404.
+  const templates = routeTemplates();
+  const paths = [...new Set(templates.map((route) => route.template))];
+  app.use((req, res, next) => {
+    const template = matchTemplate(req.path, paths);
+    if (template === undefined) {
+      next(
+        new HttpProblem(
+          404,
+          'not-found',
+          'Not found',
+          `no route for ${req.method} ${req.path.slice(0, 256)}`,
+        ),
+      );
+      return;
+    }
+    const allowed = templates.filter((route) => route.template === template).map((route) => route.method);
+    res.setHeader('allow', allowed.join(', '));
+    next(
+      new HttpProblem(
+        405,
+        'method-not-allowed',
+        'Method not allowed',
+        `${req.method} is not one of ${allowed.join(', ')}`,
+      ),
+    );
+  });
+  app.use(errorHandler);
+  return app;
+}
