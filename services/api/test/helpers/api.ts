@@ -1,0 +1,91 @@
+/**
+ * Runs the real API app in-process on 127.0.0.1 with a throw-away data directory,
+ * and a client that checks every response against the OpenAPI document.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig, type Config } from '../../src/config.js';
+import type { Resolver, SocketFactory } from '../../src/fetch/fetch-page.js';
+import { AllowList, SsrfGuard } from '../../src/fetch/ssrf-guard.js';
+import { createApp } from '../../src/http/app.js';
+import { createLogger } from '../../src/logger.js';
+import { createApiMetrics } from '../../src/metrics.js';
+import { ReportsStore } from '../../src/storage/reports-store.js';
+import { assertMatchesOpenApi } from './openapi-validator.js';
+
+export interface ApiOptions {
+  env?: Record<string, string>;
+  resolve?: Resolver;
+  connect?: SocketFactory;
+}
+
+export interface CallResult {
+  status: number;
+  headers: Headers;
+  body: unknown;
+  text: string;
+}
+
+export interface TestApi {
+  url: string;
+  config: Config;
+  store: ReportsStore;
+  setDraining: (value: boolean) => void;
+  /** Calls the API; `template` names the documented route the response is checked against. */
+  call: (method: string, path: string, template: string, init?: RequestInit) => Promise<CallResult>;
+  close: () => Promise<void>;
+}
+
+export async function startApi(options: ApiOptions = {}): Promise<TestApi> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'stagecraft-api-'));
+  const config = loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...options.env });
+  const store = new ReportsStore(dataDir);
+  const guard = new SsrfGuard(new AllowList(config.fetchAllowHosts));
+  let draining = false;
+  const app = createApp({
+    config,
+    store,
+    logger: createLogger('silent'),
+    metrics: createApiMetrics(() => store.count()),
+    draining: () => draining,
+    fetchOptions: (requestId) => ({
+      guard,
+      requestId,
+      timeoutMs: config.fetchTimeoutMs,
+      connectTimeoutMs: config.fetchConnectTimeoutMs,
+      maxBytes: config.fetchMaxBytes,
+      maxRedirects: config.fetchMaxRedirects,
+      ...(options.resolve ? { resolve: options.resolve } : {}),
+      ...(options.connect ? { connect: options.connect } : {}),
+    }),
+  });
+  const server: Server = createServer(app);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  return {
+    url,
+    config,
+    store,
+    setDraining: (value) => {
+      draining = value;
+    },
+    call: async (method, path, template, init = {}) => {
+      const response = await fetch(url + path, { ...init, method });
+      const text = await response.text();
+      const contentType = response.headers.get('content-type');
+      const body = contentType?.includes('json') && text !== '' ? (JSON.parse(text) as unknown) : text;
+      assertMatchesOpenApi(method, template, response.status, contentType, text === '' ? undefined : body);
+      return { status: response.status, headers: response.headers, body, text };
+    },
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      store.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
