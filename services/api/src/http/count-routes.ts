@@ -56,7 +56,7 @@ export function countRoutes(deps: AppDeps): Router {
     const tooLarge = () => {
       // The rest of the body is not read: close the connection after answering.
       res.setHeader('connection', 'close');
-      res.once('finish', () => req.socket.destroySoon());
+      res.once('finish', () => req.destroy());
       deps.metrics.counts.inc({ source: 'body', outcome: 'body-too-large' });
       return new HttpProblem(413, 'body-too-large', 'Request body too large', `the limit is ${limit} bytes`);
     };

@@ -123,7 +123,9 @@ describe('counting rule: raw text elements hide tags', () => {
 
   it('follows the script escape states', () => {
     // Inside <!-- <script> the first </script> does not end the script.
-    expect(count('<script><!--<script></script><a href="/hidden"></script>--></script><a href="/x">')).toEqual([1, 0]);
+    expect(
+      count('<script><!--<script></script><a href="/hidden"></script>--></script><a href="/x">'),
+    ).toEqual([1, 0]);
     expect(count('<script><!-- </script><a href="/x">')).toEqual([1, 0]);
   });
 });

@@ -7,7 +7,12 @@
 import { Duplex } from 'node:stream';
 import { connect as netConnect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fetchPage, type ConnectOptions, type FetchOptions, type SocketFactory } from '../../src/fetch/fetch-page.js';
+import {
+  fetchPage,
+  type ConnectOptions,
+  type FetchOptions,
+  type SocketFactory,
+} from '../../src/fetch/fetch-page.js';
 import { AllowList, SsrfGuard } from '../../src/fetch/ssrf-guard.js';
 import { html, redirect, startFixtureServer, type FixtureServer } from '../helpers/fixture-server.js';
 
@@ -18,8 +23,15 @@ function refusingFactory(): { connect: SocketFactory; attempts: ConnectOptions[]
     attempts,
     connect: (options) => {
       attempts.push(options);
-      const socket = new Duplex({ read() {}, write(_c, _e, cb) { cb(); } });
-      process.nextTick(() => socket.destroy(Object.assign(new Error('refused by test'), { code: 'ECONNREFUSED' })));
+      const socket = new Duplex({
+        read() {},
+        write(_c, _e, cb) {
+          cb();
+        },
+      });
+      process.nextTick(() =>
+        socket.destroy(Object.assign(new Error('refused by test'), { code: 'ECONNREFUSED' })),
+      );
       return socket;
     },
   };
@@ -63,7 +75,9 @@ describe('SSRF guard at connect time (resolver and sockets faked)', () => {
       resolved.push(hostname);
       return [{ address, family: address.includes(':') ? 6 : 4 }];
     };
-    await expect(fetchPage('http://innocent.example/', sink, options({ resolve, connect }))).rejects.toMatchObject({
+    await expect(
+      fetchPage('http://innocent.example/', sink, options({ resolve, connect })),
+    ).rejects.toMatchObject({
       failure: 'forbidden-destination',
     });
     expect(resolved).toEqual(['innocent.example']);
@@ -99,7 +113,9 @@ describe('SSRF guard at connect time (resolver and sockets faked)', () => {
       { address: '93.184.215.14', family: 4 },
       { address: '10.0.0.1', family: 4 },
     ];
-    await expect(fetchPage('http://mixed.example/', sink, options({ resolve, connect }))).rejects.toMatchObject({
+    await expect(
+      fetchPage('http://mixed.example/', sink, options({ resolve, connect })),
+    ).rejects.toMatchObject({
       failure: 'forbidden-destination',
     });
     expect(attempts).toEqual([]);
@@ -108,10 +124,14 @@ describe('SSRF guard at connect time (resolver and sockets faked)', () => {
   it('a public address passes the guard and reaches the socket factory (which refuses it)', async () => {
     const { connect, attempts } = refusingFactory();
     const resolve = async () => [{ address: '93.184.215.14', family: 4 }];
-    await expect(fetchPage('https://public.example/x', sink, options({ resolve, connect }))).rejects.toMatchObject({
+    await expect(
+      fetchPage('https://public.example/x', sink, options({ resolve, connect })),
+    ).rejects.toMatchObject({
       failure: 'connect-failure',
     });
-    expect(attempts).toEqual([{ address: '93.184.215.14', port: 443, tls: true, servername: 'public.example' }]);
+    expect(attempts).toEqual([
+      { address: '93.184.215.14', port: 443, tls: true, servername: 'public.example' },
+    ]);
   });
 
   it('DNS rebinding: the address checked is the address connected to, on every hop', async () => {
@@ -122,7 +142,11 @@ describe('SSRF guard at connect time (resolver and sockets faked)', () => {
       const resolve = async () => [{ address: answers.shift() ?? '10.0.0.9', family: 4 }];
       const guard = new SsrfGuard(new AllowList(['127.0.0.1']));
       await expect(
-        fetchPage(`http://rebind.example:${fixture.port}/start`, sink, options({ guard, resolve, connect: loopbackOnlyFactory(attempts) })),
+        fetchPage(
+          `http://rebind.example:${fixture.port}/start`,
+          sink,
+          options({ guard, resolve, connect: loopbackOnlyFactory(attempts) }),
+        ),
       ).rejects.toMatchObject({ failure: 'forbidden-destination' });
       expect(attempts.map((a) => a.address)).toEqual(['127.0.0.1']);
     } finally {
@@ -174,7 +198,13 @@ describe('fetching from fixture servers on 127.0.0.1', () => {
     const chunks: Buffer[] = [];
     const facts = await fetchPage(fixture.url('/page'), (c) => chunks.push(c), options({ guard }));
     expect(Buffer.concat(chunks).toString()).toBe('<a href="/x"><a href="http://o.org/">');
-    expect(facts).toMatchObject({ finalUrl: fixture.url('/page'), status: 200, contentType: 'text/html', bytes: 37, redirects: 0 });
+    expect(facts).toMatchObject({
+      finalUrl: fixture.url('/page'),
+      status: 200,
+      contentType: 'text/html',
+      bytes: 37,
+      redirects: 0,
+    });
     expect(facts.durationMs).toBeGreaterThan(0);
   });
 
@@ -190,7 +220,9 @@ describe('fetching from fixture servers on 127.0.0.1', () => {
   });
 
   it('counts a limit of redirects exactly', async () => {
-    await expect(fetchPage(fixture.url('/chain/1'), sink, options({ guard, maxRedirects: 2 }))).rejects.toMatchObject({
+    await expect(
+      fetchPage(fixture.url('/chain/1'), sink, options({ guard, maxRedirects: 2 })),
+    ).rejects.toMatchObject({
       failure: 'too-many-redirects',
     });
   });
@@ -210,43 +242,63 @@ describe('fetching from fixture servers on 127.0.0.1', () => {
   });
 
   it('refuses a redirect to another scheme', async () => {
-    await expect(fetchPage(fixture.url('/to-ftp'), sink, options({ guard }))).rejects.toMatchObject({ failure: 'bad-redirect' });
+    await expect(fetchPage(fixture.url('/to-ftp'), sink, options({ guard }))).rejects.toMatchObject({
+      failure: 'bad-redirect',
+    });
   });
 
   it('refuses what is not HTML', async () => {
-    await expect(fetchPage(fixture.url('/json'), sink, options({ guard }))).rejects.toMatchObject({ failure: 'not-html' });
-    await expect(fetchPage(fixture.url('/no-type'), sink, options({ guard }))).rejects.toMatchObject({ failure: 'not-html' });
+    await expect(fetchPage(fixture.url('/json'), sink, options({ guard }))).rejects.toMatchObject({
+      failure: 'not-html',
+    });
+    await expect(fetchPage(fixture.url('/no-type'), sink, options({ guard }))).rejects.toMatchObject({
+      failure: 'not-html',
+    });
   });
 
   it('enforces the size cap from Content-Length and while streaming', async () => {
-    await expect(fetchPage(fixture.url('/big'), sink, options({ guard, maxBytes: 1024 }))).rejects.toMatchObject({
+    await expect(
+      fetchPage(fixture.url('/big'), sink, options({ guard, maxBytes: 1024 })),
+    ).rejects.toMatchObject({
       failure: 'page-too-large',
     });
     let received = 0;
     await expect(
-      fetchPage(fixture.url('/big-chunked'), (c) => (received += c.length), options({ guard, maxBytes: 10 * 1024 })),
+      fetchPage(
+        fixture.url('/big-chunked'),
+        (c) => (received += c.length),
+        options({ guard, maxBytes: 10 * 1024 }),
+      ),
     ).rejects.toMatchObject({ failure: 'page-too-large' });
     expect(received).toBeLessThanOrEqual(10 * 1024);
   });
 
   it('times out a server that never answers', async () => {
     const started = Date.now();
-    await expect(fetchPage(fixture.url('/hang'), sink, options({ guard, timeoutMs: 300 }))).rejects.toMatchObject({
+    await expect(
+      fetchPage(fixture.url('/hang'), sink, options({ guard, timeoutMs: 300 })),
+    ).rejects.toMatchObject({
       failure: 'timeout',
     });
     expect(Date.now() - started).toBeLessThan(3_000);
   });
 
   it('reports a reset connection and a body cut short', async () => {
-    await expect(fetchPage(fixture.url('/reset'), sink, options({ guard }))).rejects.toMatchObject({ failure: 'upstream-reset' });
-    await expect(fetchPage(fixture.url('/half'), sink, options({ guard }))).rejects.toMatchObject({ failure: 'upstream-reset' });
+    await expect(fetchPage(fixture.url('/reset'), sink, options({ guard }))).rejects.toMatchObject({
+      failure: 'upstream-reset',
+    });
+    await expect(fetchPage(fixture.url('/half'), sink, options({ guard }))).rejects.toMatchObject({
+      failure: 'upstream-reset',
+    });
   });
 
   it('reports a refused connection', async () => {
     const gone = await startFixtureServer({});
     const url = gone.url('/');
     await gone.close();
-    await expect(fetchPage(url, sink, options({ guard }))).rejects.toMatchObject({ failure: 'connect-failure' });
+    await expect(fetchPage(url, sink, options({ guard }))).rejects.toMatchObject({
+      failure: 'connect-failure',
+    });
   });
 
   it('counts an error page like any page, with its status', async () => {
@@ -255,9 +307,17 @@ describe('fetching from fixture servers on 127.0.0.1', () => {
   });
 
   it('rejects other schemes and credentials before any I/O', async () => {
-    await expect(fetchPage('ftp://127.0.0.1/', sink, options({ guard }))).rejects.toMatchObject({ failure: 'unsupported-scheme' });
-    await expect(fetchPage('file:///etc/passwd', sink, options({ guard }))).rejects.toMatchObject({ failure: 'unsupported-scheme' });
-    await expect(fetchPage('http://u:p@127.0.0.1/', sink, options({ guard }))).rejects.toMatchObject({ failure: 'invalid-url' });
-    await expect(fetchPage('/relative', sink, options({ guard }))).rejects.toMatchObject({ failure: 'invalid-url' });
+    await expect(fetchPage('ftp://127.0.0.1/', sink, options({ guard }))).rejects.toMatchObject({
+      failure: 'unsupported-scheme',
+    });
+    await expect(fetchPage('file:///etc/passwd', sink, options({ guard }))).rejects.toMatchObject({
+      failure: 'unsupported-scheme',
+    });
+    await expect(fetchPage('http://u:p@127.0.0.1/', sink, options({ guard }))).rejects.toMatchObject({
+      failure: 'invalid-url',
+    });
+    await expect(fetchPage('/relative', sink, options({ guard }))).rejects.toMatchObject({
+      failure: 'invalid-url',
+    });
   });
 });

@@ -36,12 +36,16 @@ describe('blockedRange', () => {
     expect(blockedRange(address)).toBe(range);
   });
 
-  it.each(['93.184.215.14', '8.8.8.8', '1.1.1.1', '2606:4700:4700::1111', '::ffff:8.8.8.8', '2002:808:808::1'])(
-    '%s is public',
-    (address) => {
-      expect(blockedRange(address)).toBeNull();
-    },
-  );
+  it.each([
+    '93.184.215.14',
+    '8.8.8.8',
+    '1.1.1.1',
+    '2606:4700:4700::1111',
+    '::ffff:8.8.8.8',
+    '2002:808:808::1',
+  ])('%s is public', (address) => {
+    expect(blockedRange(address)).toBeNull();
+  });
 });
 
 describe('SsrfGuard with an allow-list', () => {

@@ -17,7 +17,10 @@ export interface FixtureServer {
   close: () => Promise<void>;
 }
 
-export async function startFixtureServer(routes: Record<string, Handler>, host = '127.0.0.1'): Promise<FixtureServer> {
+export async function startFixtureServer(
+  routes: Record<string, Handler>,
+  host = '127.0.0.1',
+): Promise<FixtureServer> {
   let connections = 0;
   const sockets = new Set<Socket>();
   const requests: IncomingMessage[] = [];

@@ -33,11 +33,11 @@ export function assertMatchesOpenApi(
   body: unknown,
 ): void {
   const operation = openApiDocument.paths[template]?.[method.toLowerCase()] as
-    | { responses: Record<string, ResponseObject> }
-    | undefined;
+    { responses: Record<string, ResponseObject> } | undefined;
   if (operation === undefined) throw new Error(`${method} ${template} is not in the OpenAPI document`);
   const declared = operation.responses[String(status)];
-  if (declared === undefined) throw new Error(`${method} ${template} answered ${status}, which the document does not list`);
+  if (declared === undefined)
+    throw new Error(`${method} ${template} answered ${status}, which the document does not list`);
   const response = resolveResponse(declared);
   if (response.content === undefined) {
     if (body !== undefined && body !== '') throw new Error(`${status} should have no body`);
@@ -46,12 +46,18 @@ export function assertMatchesOpenApi(
   const mediaType = (contentType ?? '').split(';')[0]!.trim();
   const media = response.content[mediaType];
   if (media === undefined) {
-    throw new Error(`${method} ${template} ${status} answered ${mediaType}, the document lists ${Object.keys(response.content).join(', ')}`);
+    throw new Error(
+      `${method} ${template} ${status} answered ${mediaType}, the document lists ${Object.keys(response.content).join(', ')}`,
+    );
   }
   if (media.schema === undefined) return;
-  const validate = ajv.compile({ $ref: `openapi#${refPointer(template, method, status, mediaType, declared)}` });
+  const validate = ajv.compile({
+    $ref: `openapi#${refPointer(template, method, status, mediaType, declared)}`,
+  });
   if (!validate(body)) {
-    throw new Error(`${method} ${template} ${status} body does not match: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(body)}`);
+    throw new Error(
+      `${method} ${template} ${status} body does not match: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(body)}`,
+    );
   }
 }
 
@@ -59,7 +65,13 @@ function escapePointer(segment: string): string {
   return segment.replaceAll('~', '~0').replaceAll('/', '~1');
 }
 
-function refPointer(template: string, method: string, status: number, mediaType: string, declared: ResponseObject): string {
+function refPointer(
+  template: string,
+  method: string,
+  status: number,
+  mediaType: string,
+  declared: ResponseObject,
+): string {
   if (declared.$ref !== undefined) {
     return `${declared.$ref.slice(1)}/content/${escapePointer(mediaType)}/schema`;
   }

@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+// Prints one closing line for every vitest JSON report under test-results/:
+// "tests: N passed, N failed, N skipped". Exits non-zero when there is no report
+// at all, or a report counts no test, so an empty run cannot pass for a green one.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const dir = new URL('../test-results/', import.meta.url).pathname;
+let files = [];
+try {
+  files = readdirSync(dir).filter((f) => f.endsWith('.json'));
+} catch {
+  // no directory: reported below
+}
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+for (const file of files) {
+  const report = JSON.parse(readFileSync(join(dir, file), 'utf8'));
+  passed += report.numPassedTests;
+  failed += report.numFailedTests + (report.numRuntimeErrorTestSuites ?? 0);
+  skipped += report.numPendingTests + report.numTodoTests;
+  console.log(
+    `${file.replace(/\.json$/, '')}: ${report.numPassedTests} passed, ${report.numFailedTests} failed`,
+  );
+}
+console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
+if (files.length === 0 || passed + failed === 0) {
+  console.error('test-summary: no test ran');
+  process.exit(1);
+}

@@ -1,0 +1,76 @@
+/** The OpenAPI document and the app agree: every route served is documented, and every documented route is served. */
+import type { Express } from 'express';
+import { describe, expect, it } from 'vitest';
+import { matchTemplate, openApiDocument, routeTemplates } from '../../src/http/openapi.js';
+import { createApp } from '../../src/http/app.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { createApiMetrics } from '../../src/metrics.js';
+import type { ReportsStore } from '../../src/storage/reports-store.js';
+
+interface Layer {
+  route?: { path: string; methods: Record<string, boolean> };
+  handle?: { stack?: Layer[] };
+}
+
+/** Walks Express 5's router stack for every (method, path) the app registers. */
+function servedRoutes(app: Express): string[] {
+  const out: string[] = [];
+  const walk = (stack: Layer[]) => {
+    for (const layer of stack) {
+      if (layer.route) {
+        for (const method of Object.keys(layer.route.methods)) {
+          out.push(`${method.toUpperCase()} ${layer.route.path.replace(/:(\w+)/g, '{$1}')}`);
+        }
+      } else if (layer.handle?.stack) walk(layer.handle.stack);
+    }
+  };
+  walk((app as unknown as { router: { stack: Layer[] } }).router.stack);
+  return out.sort();
+}
+
+describe('OpenAPI document', () => {
+  const app = createApp({
+    config: loadConfig({}),
+    store: {} as ReportsStore, // never called: routes are only listed
+    logger: createLogger('silent'),
+    metrics: createApiMetrics(() => 0),
+    fetchOptions: () => {
+      throw new Error('not used');
+    },
+    draining: () => false,
+  });
+
+  it('lists exactly the routes the app serves', () => {
+    const documented = routeTemplates()
+      .map((r) => `${r.method} ${r.template}`)
+      .sort();
+    expect(servedRoutes(app)).toEqual(documented);
+    expect(documented.length).toBe(10);
+  });
+
+  it('gives every operation an id and documents its 4xx errors as problem documents', () => {
+    const ids = new Set<string>();
+    for (const { method, template } of routeTemplates()) {
+      const operation = openApiDocument.paths[template]![method.toLowerCase()] as {
+        operationId?: string;
+        responses: Record<string, { $ref?: string }>;
+      };
+      expect(operation.operationId, `${method} ${template}`).toBeTypeOf('string');
+      ids.add(operation.operationId!);
+      for (const [status, response] of Object.entries(operation.responses)) {
+        if (status.startsWith('4'))
+          expect(response.$ref, `${method} ${template} ${status}`).toBe('#/components/responses/Problem');
+      }
+    }
+    expect(ids.size).toBe(routeTemplates().length);
+  });
+
+  it('matches concrete paths to templates', () => {
+    const templates = [...new Set(routeTemplates().map((r) => r.template))];
+    expect(matchTemplate('/api/v1/reports/42', templates)).toBe('/api/v1/reports/{id}');
+    expect(matchTemplate('/api/v1/reports/', templates)).toBeUndefined();
+    expect(matchTemplate('/api/v1/reports', templates)).toBe('/api/v1/reports');
+    expect(matchTemplate('/metrics/x', templates)).toBeUndefined();
+  });
+});

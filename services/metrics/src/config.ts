@@ -1,0 +1,94 @@
+/**
+ * The sidecar's configuration, from the environment, validated at start: a bad
+ * value stops the process with a message naming the variable (see main.ts).
+ */
+export interface Config {
+  host: string;
+  /** The proxied port: everything here goes to the upstream. */
+  port: number;
+  /** /metrics, /healthz and /readyz live here and only here. */
+  metricsPort: number;
+  upstream: URL;
+  /** Time to wait for the upstream's response headers before answering 504. */
+  upstreamTimeoutMs: number;
+  logLevel: string;
+  shutdownTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  /** Where the API's OpenAPI document (the route templates) is read from. */
+  routesFile: string;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value < min || value > max) {
+    throw new ConfigError(
+      name,
+      `must be a whole number from ${min} to ${max}, got ${JSON.stringify(env[name])}`,
+    );
+  }
+  return value;
+}
+
+export const DEFAULT_ROUTES_FILE = new URL('../../api/src/http/openapi.json', import.meta.url).pathname;
+
+export function loadConfig(env: Env = process.env): Config {
+  const rawUpstream = env.UPSTREAM_URL?.trim() || 'http://api:3000';
+  let upstream: URL;
+  try {
+    upstream = new URL(rawUpstream);
+  } catch {
+    throw new ConfigError('UPSTREAM_URL', `not an absolute URL: ${JSON.stringify(rawUpstream)}`);
+  }
+  if (
+    upstream.protocol !== 'http:' ||
+    upstream.pathname !== '/' ||
+    upstream.search !== '' ||
+    upstream.username !== ''
+  ) {
+    throw new ConfigError(
+      'UPSTREAM_URL',
+      `must be a plain http://host:port URL, got ${JSON.stringify(rawUpstream)}`,
+    );
+  }
+  const logLevel = (env.LOG_LEVEL ?? 'info').trim().toLowerCase();
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError(
+      'LOG_LEVEL',
+      `must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(env.LOG_LEVEL)}`,
+    );
+  }
+  const port = integer(env, 'PORT', 8080, 0, 65_535);
+  const metricsPort = integer(env, 'METRICS_PORT', 9464, 0, 65_535);
+  if (port !== 0 && port === metricsPort) {
+    throw new ConfigError(
+      'METRICS_PORT',
+      'must differ from PORT: metrics are never served on the proxied port',
+    );
+  }
+  return {
+    host: env.HOST?.trim() || '0.0.0.0',
+    port,
+    metricsPort,
+    upstream,
+    upstreamTimeoutMs: integer(env, 'UPSTREAM_TIMEOUT_MS', 30_000, 100, 600_000),
+    logLevel,
+    shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 15_000, 0, 600_000),
+    keepAliveTimeoutMs: integer(env, 'KEEP_ALIVE_TIMEOUT_MS', 65_000, 1_000, 600_000),
+    routesFile: env.ROUTES_FILE?.trim() || DEFAULT_ROUTES_FILE,
+  };
+}

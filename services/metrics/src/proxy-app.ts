@@ -1,0 +1,221 @@
+/**
+ * The proxied port: meter every request, then forward it to the upstream as it
+ * is (method, path, query, headers, body streamed both ways, never parsed). The
+ * metering middleware is mounted before anything that could touch a body, and
+ * nothing here reads one. Upstream failures become 502/504 problem documents.
+ */
+import { randomUUID } from 'node:crypto';
+import { Agent, type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import { createProxyMiddleware, type Plugin } from 'http-proxy-middleware';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import { sendProblem } from './problem.js';
+import { methodLabel, type RedMetrics, type UpstreamFailure } from './red-metrics.js';
+import type { RouteLabels } from './route-labels.js';
+
+export interface ProxyDeps {
+  config: Config;
+  metrics: RedMetrics;
+  labels: RouteLabels;
+  logger: Logger;
+}
+
+const USABLE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** Bytes of each request body as it is written upstream. */
+const requestBytes = new WeakMap<IncomingMessage, number>();
+const timedOut = new WeakSet<IncomingMessage>();
+/** Requests whose upstream failure was already counted (an abort can surface twice). */
+const failed = new WeakSet<IncomingMessage>();
+/** Requests whose client hung up (FIN or error on its socket): not the upstream's failure. */
+const clientGone = new WeakSet<IncomingMessage>();
+
+function chunkLength(chunk: unknown, encoding: unknown): number {
+  if (typeof chunk === 'string')
+    return Buffer.byteLength(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
+  if (chunk instanceof Uint8Array) return chunk.byteLength;
+  return 0;
+}
+
+/** Counts bytes passing through a writable's write/end without changing what is written. */
+function countWrites(stream: ServerResponse | ClientRequest, add: (n: number) => void): void {
+  // Loosely typed on purpose: write/end have several overloads whose arguments are
+  // forwarded untouched.
+  type PassThrough = (this: unknown, ...args: unknown[]) => unknown;
+  const write = stream.write as unknown as PassThrough;
+  const end = stream.end as unknown as PassThrough;
+  stream.write = function (this: unknown, ...args: unknown[]) {
+    add(chunkLength(args[0], args[1]));
+    return write.apply(this, args);
+  } as unknown as typeof stream.write;
+  stream.end = function (this: unknown, ...args: unknown[]) {
+    if (args[0] !== undefined && typeof args[0] !== 'function') add(chunkLength(args[0], args[1]));
+    return end.apply(this, args);
+  } as unknown as typeof stream.end;
+}
+
+export function classifyUpstreamError(error: NodeJS.ErrnoException, req: IncomingMessage): UpstreamFailure {
+  if (timedOut.has(req)) return 'timeout';
+  switch (error.code) {
+    case 'ECONNREFUSED':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'refused';
+    case 'ECONNRESET':
+    case 'EPIPE':
+    case 'ECONNABORTED':
+      return 'reset';
+    case 'ETIMEDOUT':
+      return 'timeout';
+    default:
+      return error.message === 'socket hang up' ? 'reset' : 'other';
+  }
+}
+
+export function createProxyApp({ config, metrics, labels, logger }: ProxyDeps): Express {
+  // Keep-alive: without it every request opens a new TCP connection to the API.
+  // Node's agent retires an idle socket one second before the server's advertised
+  // Keep-Alive timeout, so a closing socket is never reused.
+  const agent = new Agent({ keepAlive: true, keepAliveMsecs: 1_000, maxSockets: 256, maxFreeSockets: 64 });
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+
+  // 1. Request id and RED metering; nothing here reads the body.
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const given = req.headers['x-request-id'];
+    const id = typeof given === 'string' && USABLE_ID.test(given) ? given : randomUUID();
+    req.headers['x-request-id'] = id;
+    res.setHeader('x-request-id', id);
+
+    const started = process.hrtime.bigint();
+    const method = methodLabel(req.method);
+    const route = labels.label(req.url);
+    metrics.active.inc({ http_request_method: method });
+    let responseBytes = 0;
+    countWrites(res, (n) => (responseBytes += n));
+    const socket = req.socket;
+    const hungUp = () => clientGone.add(req);
+    socket.once('end', hungUp);
+    socket.once('error', hungUp);
+    let recorded = false;
+    const record = () => {
+      if (recorded) return;
+      recorded = true;
+      socket.off('end', hungUp);
+      socket.off('error', hungUp);
+      const status = String(res.statusCode);
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      metrics.active.dec({ http_request_method: method });
+      metrics.duration.observe(
+        { http_request_method: method, http_route: route, http_response_status_code: status },
+        seconds,
+      );
+      metrics.responseSize.observe(
+        { http_request_method: method, http_route: route, http_response_status_code: status },
+        responseBytes,
+      );
+      metrics.requestSize.observe(
+        { http_request_method: method, http_route: route },
+        requestBytes.get(req) ?? 0,
+      );
+      logger.info(
+        {
+          requestId: id,
+          method: req.method,
+          route,
+          status: res.statusCode,
+          durationMs: Math.round(seconds * 10_000) / 10,
+          aborted: !res.writableFinished,
+        },
+        'proxied',
+      );
+    };
+    res.once('finish', record);
+    res.once('close', record);
+    next();
+  });
+
+  // 2. The sidecar's metrics are on their own port; the API's are not public either.
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    if (req.path === '/metrics' || req.path.startsWith('/metrics/')) {
+      sendProblem(res, 404, 'not-found', 'Not found', 'metrics are not served on this port');
+      return;
+    }
+    next();
+  });
+
+  // 3. The proxy, with our own handlers instead of http-proxy-middleware's defaults
+  // (which answer a refused connection with a plain-text 504).
+  const metering: Plugin = (proxyServer) => {
+    proxyServer.on('proxyReq', (proxyReq: ClientRequest, req: IncomingMessage) => {
+      requestBytes.set(req, 0);
+      countWrites(proxyReq, (n) => requestBytes.set(req, (requestBytes.get(req) ?? 0) + n));
+      proxyReq.setTimeout(config.upstreamTimeoutMs, () => {
+        timedOut.add(req);
+        proxyReq.destroy(Object.assign(new Error('upstream timed out'), { code: 'ETIMEDOUT' }));
+      });
+    });
+    const countFailure = (req: IncomingMessage, kind: UpstreamFailure, code: string | undefined): void => {
+      if (failed.has(req)) return;
+      failed.add(req);
+      metrics.upstreamFailures.inc({ kind });
+      logger.warn({ requestId: req.headers['x-request-id'], kind, code }, 'upstream failure');
+    };
+    // An upstream that dies mid-body: the client must see a broken response too.
+    proxyServer.on('proxyRes', (proxyRes: IncomingMessage, req: IncomingMessage, res: ServerResponse) => {
+      proxyRes.once('close', () => {
+        if (proxyRes.complete || clientGone.has(req)) return;
+        countFailure(req, timedOut.has(req) ? 'timeout' : 'reset', 'ECONNRESET');
+        res.destroy();
+      });
+    });
+    proxyServer.on('error', (error: Error, req?: IncomingMessage, res?: ServerResponse | Socket) => {
+      if (req === undefined || res === undefined) throw error; // misconfiguration, not a request's failure
+      if (clientGone.has(req) && !timedOut.has(req)) return; // the client left: not the upstream's failure
+      const kind = classifyUpstreamError(error as NodeJS.ErrnoException, req);
+      countFailure(req, kind, (error as NodeJS.ErrnoException).code);
+      if (!('writeHead' in res)) {
+        res.destroy();
+        return;
+      }
+      if (res.headersSent) {
+        res.destroy(); // mid-response: the client must see a broken body, not a truncated one
+        return;
+      }
+      if (kind === 'timeout') {
+        sendProblem(
+          res,
+          504,
+          'upstream-timeout',
+          'Upstream timed out',
+          `no answer from the API within ${config.upstreamTimeoutMs} ms`,
+        );
+      } else {
+        sendProblem(
+          res,
+          502,
+          `upstream-${kind}`,
+          'Upstream unavailable',
+          `the API could not be reached (${kind})`,
+        );
+      }
+    });
+  };
+
+  app.use(
+    createProxyMiddleware({
+      target: config.upstream.href,
+      agent,
+      changeOrigin: false,
+      xfwd: false,
+      ejectPlugins: true,
+      plugins: [metering],
+    }),
+  );
+  return app;
+}

@@ -1,0 +1,80 @@
+/**
+ * RED metrics of the proxied traffic, named after the OpenTelemetry HTTP server
+ * semantic conventions as Prometheus exports them. Every label has a bounded set
+ * of values: methods outside the HTTP standard become _OTHER, routes are
+ * templates or "unmatched", status codes are numbers.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+const KNOWN_METHODS = new Set([
+  'GET',
+  'HEAD',
+  'POST',
+  'PUT',
+  'DELETE',
+  'CONNECT',
+  'OPTIONS',
+  'TRACE',
+  'PATCH',
+]);
+
+export function methodLabel(method: string | undefined): string {
+  const upper = (method ?? '').toUpperCase();
+  return KNOWN_METHODS.has(upper) ? upper : '_OTHER';
+}
+
+export type UpstreamFailure = 'refused' | 'reset' | 'timeout' | 'other';
+
+export interface RedMetrics {
+  registry: Registry;
+  duration: Histogram<'http_request_method' | 'http_route' | 'http_response_status_code'>;
+  active: Gauge<'http_request_method'>;
+  requestSize: Histogram<'http_request_method' | 'http_route'>;
+  responseSize: Histogram<'http_request_method' | 'http_route' | 'http_response_status_code'>;
+  upstreamFailures: Counter<'kind'>;
+}
+
+const SIZE_BUCKETS = [0, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000];
+
+export function createRedMetrics(): RedMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  return {
+    registry,
+    duration: new Histogram({
+      name: 'http_server_request_duration_seconds',
+      help: 'Duration of HTTP requests through the proxy, until the response is fully sent.',
+      labelNames: ['http_request_method', 'http_route', 'http_response_status_code'],
+      // OpenTelemetry's recommended boundaries for this instrument.
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10],
+      registers,
+    }),
+    active: new Gauge({
+      name: 'http_server_active_requests',
+      help: 'Requests in flight through the proxy.',
+      labelNames: ['http_request_method'],
+      registers,
+    }),
+    requestSize: new Histogram({
+      name: 'http_server_request_body_size_bytes',
+      help: 'Size of request bodies forwarded upstream.',
+      labelNames: ['http_request_method', 'http_route'],
+      buckets: SIZE_BUCKETS,
+      registers,
+    }),
+    responseSize: new Histogram({
+      name: 'http_server_response_body_size_bytes',
+      help: 'Size of response bodies sent to clients.',
+      labelNames: ['http_request_method', 'http_route', 'http_response_status_code'],
+      buckets: SIZE_BUCKETS,
+      registers,
+    }),
+    upstreamFailures: new Counter({
+      name: 'stagecraft_proxy_upstream_failures_total',
+      help: 'Requests the upstream failed, by kind: refused (no connection), reset (connection broken), timeout.',
+      labelNames: ['kind'],
+      registers,
+    }),
+  };
+}

@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // Real upstream servers, 50 MB bodies and 10,000-request loops on a 2-core machine.
+    testTimeout: 60_000,
+    hookTimeout: 20_000,
+    // The JSON report feeds the one-line summary .ci/run prints (scripts/test-summary.mjs).
+    reporters: ['default', ['json', { outputFile: '../../test-results/metrics.json' }]],
+  },
+});
