@@ -79,7 +79,9 @@ describe('ReportsStore', () => {
         let stderr = '';
         child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
         child.once('error', reject);
-        child.once('close', (code, signal) => resolve(code === 0 ? 0 : `exit ${code ?? signal}: ${stderr.slice(-2000)}`));
+        child.once('close', (code, signal) =>
+          resolve(code === 0 ? 0 : `exit ${code ?? signal}: ${stderr.slice(-2000)}`),
+        );
       });
     const codes = await Promise.all([run('one'), run('two')]);
     expect(codes).toEqual([0, 0]);
