@@ -1,0 +1,7 @@
+#!/bin/sh
+# As upstream's: run node when the first argument is an option or not a command.
+set -e
+if [ "${1#-}" != "${1}" ] || [ -z "$(command -v "${1}")" ] || { [ -f "${1}" ] && ! [ -x "${1}" ]; }; then
+  set -- node "$@"
+fi
+exec "$@"
