@@ -13,8 +13,8 @@ prefix="$root/.tools/node"
 
 print_env() {
   echo "export PATH=\"$prefix/bin:\$PATH\""
-  # Native addons (better-sqlite3) must compile against these headers, not the
-  # machine's own Node's: npm's user config on these machines points at /usr.
+  # A native addon compiled here must use these headers, not the machine's own
+  # Node's (npm's user config on these machines points node-gyp at /usr).
   echo "export npm_config_nodedir=\"$prefix\""
 }
 

@@ -1,0 +1,140 @@
+/**
+ * Running docker from tests: every call's output is captured and shown when it
+ * fails. A missing engine fails the calling test with a clear message; it never
+ * turns into a skip.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface Run {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function run(
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string>; input?: string } = {},
+): Run {
+  const result = spawnSync(command, args, {
+    cwd: options.cwd ?? REPO_ROOT,
+    env: { ...process.env, DOCKER_BUILDKIT: '1', ...options.env },
+    encoding: 'utf8',
+    input: options.input,
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  if (result.error) throw result.error;
+  // Test runners inside builds colour their output; assertions read plain text.
+  const plain = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, '');
+  return { status: result.status ?? -1, stdout: plain(result.stdout), stderr: plain(result.stderr) };
+}
+
+/** Runs docker and throws with its output unless it exits 0. */
+export function docker(...args: string[]): string {
+  const result = run('docker', args);
+  if (result.status !== 0) {
+    throw new Error(
+      `docker ${args.join(' ')} exited ${result.status}\n${result.stdout.slice(-4000)}\n${result.stderr.slice(-4000)}`,
+    );
+  }
+  return result.stdout.trim();
+}
+
+export function requireDocker(): void {
+  const result = spawnSync('docker', ['version', '--format', '{{.Server.Version}}'], {
+    encoding: 'utf8',
+    timeout: 15_000,
+  });
+  if (result.error || result.status !== 0) {
+    throw new Error(
+      'These tests need a running Docker engine with BuildKit and Compose, and none answered ' +
+        `(${(result.stderr || result.error?.message || '').trim()}). ` +
+        'Start one, or run scripts/docker/ensure-engine.sh and scripts/docker/stand-ins.sh (see README).',
+    );
+  }
+}
+
+/** The optional build secret: an extra CA bundle for npm behind a TLS-intercepting proxy. */
+export function caSecretArgs(): string[] {
+  const bundle = process.env.STAGECRAFT_CA_BUNDLE ?? '/etc/ssl/certs/ca-certificates.crt';
+  return existsSync(bundle) ? ['--secret', `id=ca_bundle,src=${bundle}`] : [];
+}
+
+export function build(options: {
+  dockerfile: string;
+  tag: string;
+  target?: string;
+  context?: string;
+  extra?: string[];
+}): Run {
+  const args = [
+    'build',
+    '--progress=plain',
+    '-f',
+    options.dockerfile,
+    '-t',
+    options.tag,
+    ...caSecretArgs(),
+    ...(options.extra ?? []),
+  ];
+  if (options.target) args.push('--target', options.target);
+  args.push(options.context ?? '.');
+  return run('docker', args, { cwd: options.context ?? REPO_ROOT });
+}
+
+export function mustBuild(options: Parameters<typeof build>[0]): string {
+  const result = build(options);
+  if (result.status !== 0) {
+    throw new Error(`building ${options.tag} failed\n${(result.stdout + result.stderr).slice(-6000)}`);
+  }
+  return result.stdout + result.stderr;
+}
+
+/** Polls a container's health status until it is healthy (or fails). */
+export async function waitHealthy(container: string, timeoutMs = 60_000): Promise<number> {
+  const started = Date.now();
+  for (;;) {
+    const status = docker(
+      'inspect',
+      container,
+      '--format',
+      '{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}',
+    );
+    if (status.endsWith('healthy') && !status.endsWith('unhealthy')) return Date.now() - started;
+    if (status.startsWith('exited') || status.endsWith('unhealthy')) {
+      throw new Error(
+        `${container} is ${status}:\n${run('docker', ['logs', '--tail', '50', container]).stdout}`,
+      );
+    }
+    if (Date.now() - started > timeoutMs)
+      throw new Error(`${container} not healthy after ${timeoutMs} ms (${status})`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/** The paths of every file and directory in an image's file system. */
+export function imageFiles(image: string): string[] {
+  const id = docker('create', image);
+  try {
+    const listing = spawnSync('sh', ['-c', `docker export ${id} | tar -t`], {
+      encoding: 'utf8',
+      maxBuffer: 256 * 1024 * 1024,
+    });
+    if (listing.status !== 0) throw new Error(`cannot list ${image}: ${listing.stderr}`);
+    return listing.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((p) => '/' + p.replace(/\/$/, ''));
+  } finally {
+    docker('rm', id);
+  }
+}
+
+export function publishedPort(container: string, port: number): number {
+  const mapping = docker('port', container, String(port)); // e.g. 127.0.0.1:49153
+  return Number(mapping.split('\n')[0]!.split(':').at(-1));
+}

@@ -1,0 +1,281 @@
+/**
+ * The images, built and inspected for real: every target of every Dockerfile,
+ * the production images' properties read off their file systems and metadata,
+ * running containers becoming healthy, a failing test failing the build, the
+ * gateway's configuration and its refusal to serve /metrics.
+ */
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  REPO_ROOT,
+  build,
+  docker,
+  imageFiles,
+  mustBuild,
+  publishedPort,
+  requireDocker,
+  run,
+  waitHealthy,
+} from './helpers/docker.js';
+
+const TAG = 'stagecraft-test';
+const SERVICES = [
+  { name: 'api', dockerfile: 'services/api/Dockerfile', port: 3000, healthPath: '/healthz' },
+  { name: 'metrics', dockerfile: 'services/metrics/Dockerfile', port: 9464, healthPath: '/healthz' },
+] as const;
+const containers: string[] = [];
+
+beforeAll(() => {
+  requireDocker();
+});
+
+afterAll(() => {
+  for (const c of containers) run('docker', ['rm', '-f', c]);
+});
+
+describe.each(SERVICES)('$name image', ({ name, dockerfile, port, healthPath }) => {
+  const production = `${TAG}/${name}:production`;
+  let files: string[] = [];
+
+  it('builds the production target, and a plain build gives the same image', () => {
+    mustBuild({ dockerfile, tag: production, target: 'production' });
+    mustBuild({ dockerfile, tag: `${TAG}/${name}:plain` });
+    expect(docker('image', 'inspect', `${TAG}/${name}:plain`, '--format', '{{.Id}}')).toBe(
+      docker('image', 'inspect', production, '--format', '{{.Id}}'),
+    );
+    files = imageFiles(production);
+  });
+
+  it('builds the dev target with nodemon and, for the API, the inspector', () => {
+    mustBuild({ dockerfile, tag: `${TAG}/${name}:dev`, target: 'dev' });
+    const config = JSON.parse(
+      docker('image', 'inspect', `${TAG}/${name}:dev`, '--format', '{{json .Config}}'),
+    ) as {
+      Cmd: string[];
+      ExposedPorts: Record<string, unknown>;
+    };
+    expect(config.Cmd.join(' ')).toContain('nodemon');
+    const nodemon = JSON.parse(
+      docker('run', '--rm', '--entrypoint', 'cat', `${TAG}/${name}:dev`, 'nodemon.json'),
+    ) as { exec: string };
+    if (name === 'api') {
+      expect(nodemon.exec).toContain('--inspect=');
+      expect(Object.keys(config.ExposedPorts)).toContain('9229/tcp');
+    }
+  });
+
+  it('builds the test target, which runs type check, lint and tests', () => {
+    const output = mustBuild({ dockerfile, tag: `${TAG}/${name}:test`, target: 'test' });
+    expect(output).toMatch(/Tests\s+\d+ passed/);
+  });
+
+  it('runs as a non-root user with a shell-free health check, OCI labels and node as the entrypoint', () => {
+    const config = JSON.parse(docker('image', 'inspect', production, '--format', '{{json .Config}}')) as {
+      User: string;
+      Healthcheck: { Test: string[] };
+      Labels: Record<string, string>;
+      Entrypoint: string[];
+      StopSignal?: string;
+    };
+    expect(config.User).toBe('65532:65532');
+    expect(config.Healthcheck.Test[0]).toBe('CMD');
+    expect(config.Healthcheck.Test[1]).toBe('/nodejs/bin/node');
+    expect(config.Labels['org.opencontainers.image.title']).toBe(`stagecraft-${name}`);
+    expect(config.Labels['org.opencontainers.image.version']).toBeTruthy();
+    expect(config.Labels['org.opencontainers.image.revision']).toBeTruthy();
+    expect(config.Entrypoint).toEqual(['/nodejs/bin/node']);
+    expect(config.StopSignal ?? 'SIGTERM').toBe('SIGTERM');
+  });
+
+  it('holds compiled JavaScript and production dependencies only', () => {
+    expect(files).toContain(`/app/services/${name}/dist/main.js`);
+    const forbidden = [
+      ['a shell', (f: string) => /^\/(usr\/)?bin\/(sh|bash|dash)$/.test(f)],
+      ['npm', (f: string) => /\/node_modules\/npm(\/|$)/.test(f) || /\/bin\/npm$/.test(f)],
+      ['TypeScript', (f: string) => /\/node_modules\/typescript(\/|$)/.test(f)],
+      ['vitest', (f: string) => /\/node_modules\/(vitest|@vitest)(\/|$)/.test(f)],
+      ['nodemon', (f: string) => /\/node_modules\/nodemon(\/|$)/.test(f)],
+      ['tsx', (f: string) => /\/node_modules\/(tsx|esbuild|@esbuild)(\/|$)/.test(f)],
+      ['@types', (f: string) => /\/node_modules\/@types(\/|$)/.test(f)],
+      [
+        'TypeScript sources',
+        (f: string) =>
+          f.startsWith('/app/services/') && /\.(ts|mts|cts)$/.test(f) && !/\.d\.[mc]?ts$/.test(f),
+      ],
+      ['tests', (f: string) => /^\/app\/services\/[^/]+\/(test|tests|bench)(\/|$)/.test(f)],
+      ['an npm cache', (f: string) => /\/(\.npm|_cacache)(\/|$)/.test(f)],
+      ['a compiler', (f: string) => /\/(gcc|g\+\+|cc1|cc1plus|make|python3?)$/.test(f)],
+      ['a build secret', (f: string) => /(^\/run\/secrets|ca_bundle)/.test(f)],
+      ['an env file', (f: string) => /\/\.env(\.|$)/.test(f)],
+    ] as const;
+    for (const [what, matches] of forbidden) {
+      expect(
+        files.filter((f) => matches(f)),
+        `production image holds ${what}`,
+      ).toEqual([]);
+    }
+  });
+
+  it('contains no copy of the CA bundle given as a build secret', () => {
+    const bundle = process.env.STAGECRAFT_CA_BUNDLE ?? '/etc/ssl/certs/ca-certificates.crt';
+    const secret = readFileSync(bundle, 'utf8');
+    const history = docker('history', '--no-trunc', '--format', '{{.CreatedBy}}', production);
+    expect(history).not.toContain(secret.slice(0, 200));
+    const inImage = files.filter((f) => f.endsWith('.crt') || f.endsWith('.pem'));
+    for (const file of inImage) {
+      const content = run('docker', [
+        'run',
+        '--rm',
+        '--entrypoint',
+        '/nodejs/bin/node',
+        production,
+        '-e',
+        `process.stdout.write(require('fs').readFileSync(${JSON.stringify(file)}, 'utf8'))`,
+      ]).stdout;
+      expect(content === secret, `${file} is the build's CA bundle`).toBe(false);
+    }
+  });
+
+  it('starts, becomes healthy, answers, and stops cleanly on SIGTERM', async () => {
+    const container = `${TAG}-${name}-run`;
+    run('docker', ['rm', '-f', container]);
+    containers.push(container);
+    const env = name === 'metrics' ? ['-e', 'UPSTREAM_URL=http://127.0.0.1:9'] : [];
+    docker(
+      'run',
+      '-d',
+      '--name',
+      container,
+      '--read-only',
+      '--tmpfs',
+      '/tmp',
+      '--cap-drop',
+      'ALL',
+      '--security-opt',
+      'no-new-privileges',
+      ...(name === 'api' ? ['--tmpfs', '/data:uid=65532,gid=65532'] : []),
+      ...env,
+      '-p',
+      `127.0.0.1::${port}`,
+      production,
+    );
+    const ms = await waitHealthy(container);
+    const response = await fetch(`http://127.0.0.1:${publishedPort(container, port)}${healthPath}`);
+    expect(response.status).toBe(200);
+    console.log(`${name}: healthy ${ms} ms after start`);
+    docker('stop', '--time', '15', container);
+    expect(docker('inspect', container, '--format', '{{.State.ExitCode}}')).toBe('0');
+    expect(docker('logs', container)).toContain('shutdown complete');
+  });
+
+  it('fails the test target when a test fails', () => {
+    const context = mkdtempSync(join(tmpdir(), 'stagecraft-failing-'));
+    try {
+      const tracked = run('git', ['ls-files', '-z']).stdout.split('\0').filter(Boolean);
+      for (const file of tracked) cpSync(join(REPO_ROOT, file), join(context, file), { recursive: true });
+      writeFileSync(
+        join(context, `services/${name}/test/deliberately-failing.test.ts`),
+        "import { expect, it } from 'vitest';\n\nit('deliberately fails', () => {\n  expect(1 + 1).toBe(3);\n});\n",
+      );
+      const result = build({
+        dockerfile: dockerfile,
+        tag: `${TAG}/${name}:failing`,
+        target: 'test',
+        context,
+      });
+      expect(result.status).not.toBe(0);
+      expect(result.stdout + result.stderr).toContain('deliberately fails');
+    } finally {
+      rmSync(context, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('build cache', () => {
+  it('rebuilds only the layers after the dependency install when a .ts file changes', () => {
+    const context = mkdtempSync(join(tmpdir(), 'stagecraft-cache-'));
+    try {
+      const tracked = run('git', ['ls-files', '-z']).stdout.split('\0').filter(Boolean);
+      for (const file of tracked) cpSync(join(REPO_ROOT, file), join(context, file), { recursive: true });
+      mustBuild({ dockerfile: 'services/api/Dockerfile', tag: `${TAG}/api:cache`, context });
+      const main = join(context, 'services/api/src/main.ts');
+      writeFileSync(main, readFileSync(main, 'utf8') + `\n// a one-line change made at ${Date.now()}\n`);
+      const output = mustBuild({ dockerfile: 'services/api/Dockerfile', tag: `${TAG}/api:cache`, context });
+      // BuildKit's plain progress: "#12 [deps 4/4] RUN ... npm ci ..." then "#12 CACHED".
+      const stepOf = (pattern: RegExp) =>
+        output
+          .split('\n')
+          .find((l) => pattern.test(l))
+          ?.match(/^#(\d+) /)?.[1];
+      const install = stepOf(/\[deps \d+\/\d+\] RUN .*npm ci/);
+      const compile = stepOf(/\[build \d+\/\d+\] RUN npm run build/);
+      expect(install, 'the dependency install step').toBeDefined();
+      expect(compile, 'the compile step').toBeDefined();
+      expect(output, 'npm ci comes from the cache').toContain(`#${install} CACHED`);
+      expect(output, 'the compile step runs again').not.toContain(`#${compile} CACHED`);
+      expect(output).toContain(`#${compile} DONE`);
+      const context_ = /transferring context: ([\d.]+)([kM]?B)/.exec(output);
+      const kb = context_
+        ? Number(context_[1]) * (context_[2] === 'MB' ? 1024 : context_[2] === 'kB' ? 1 : 1 / 1024)
+        : NaN;
+      expect(kb, 'build context size (kB)').toBeLessThan(2048);
+    } finally {
+      rmSync(context, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('gateway image', () => {
+  const image = `${TAG}/gateway:production`;
+
+  it('builds, checking its configuration with nginx -t, on the reference nginx.conf', () => {
+    const output = mustBuild({ dockerfile: 'nginx/Dockerfile', tag: image });
+    expect(output).toMatch(/RUN nginx -t[\s\S]*?DONE/);
+    const reference = docker('run', '--rm', '--entrypoint', 'cat', 'nginx:latest', '/etc/nginx/nginx.conf');
+    expect(docker('run', '--rm', '--entrypoint', 'cat', image, '/etc/nginx/nginx.conf')).toBe(reference);
+    expect(run('docker', ['run', '--rm', '--entrypoint', 'nginx', image, '-t']).status).toBe(0);
+    const user = docker('image', 'inspect', image, '--format', '{{.Config.User}}');
+    expect(user).toBe('nginx');
+  });
+
+  it('serves no /metrics and answers problem documents, unprivileged and read-only', async () => {
+    const container = `${TAG}-gateway-run`;
+    run('docker', ['rm', '-f', container]);
+    containers.push(container);
+    docker(
+      'run',
+      '-d',
+      '--name',
+      container,
+      '--read-only',
+      '--cap-drop',
+      'ALL',
+      '--security-opt',
+      'no-new-privileges',
+      '--tmpfs',
+      '/var/cache/nginx:uid=101,gid=101',
+      '--tmpfs',
+      '/run:uid=101,gid=101',
+      '-p',
+      '127.0.0.1::8080',
+      image,
+    );
+    await waitHealthy(container);
+    const base = `http://127.0.0.1:${publishedPort(container, 8080)}`;
+    for (const path of ['/metrics', '/api/v1/metrics', '/api/metrics/x', '/metrics?format=text']) {
+      const r = await fetch(base + path);
+      expect(r.status, path).toBe(404);
+      expect(r.headers.get('content-type')).toBe('application/problem+json');
+      expect(r.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(r.headers.get('x-request-id')).toMatch(/^[0-9a-f]{32}$/);
+    }
+    // No sidecar on this network: the API route answers a 502 problem document, not a hang.
+    const down = await fetch(`${base}/api/v1/reports`);
+    expect(down.status).toBe(502);
+    expect(await down.json()).toMatchObject({ status: 502, type: 'urn:stagecraft:problem:bad-gateway' });
+    docker('stop', container);
+    expect(docker('inspect', container, '--format', '{{.State.ExitCode}}')).toBe('0');
+  });
+});
