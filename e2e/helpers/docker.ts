@@ -29,7 +29,7 @@ export function run(
   });
   if (result.error) throw result.error;
   // Test runners inside builds colour their output; assertions read plain text.
-  const plain = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, '');
+  const plain = (text: string) => text.replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g'), '');
   return { status: result.status ?? -1, stdout: plain(result.stdout), stderr: plain(result.stderr) };
 }
 
