@@ -27,7 +27,7 @@ function start(
   ready: RegExp,
 ): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(process.execPath, [script], {
-    env: { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {
@@ -35,7 +35,13 @@ function start(
     child.stdout!.on('data', (d: Buffer) => {
       buffer += d.toString();
       const m = ready.exec(buffer);
-      if (m) resolve({ child, port: Number(m[1]) });
+      if (m) {
+        // Keep reading (and discarding) the per-request log lines: writing them is
+        // part of each service's real cost; a full pipe would stall it.
+        child.stdout!.removeAllListeners('data');
+        child.stdout!.resume();
+        resolve({ child, port: Number(m[1]) });
+      }
     });
     child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
   });
@@ -69,7 +75,6 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'stagecraft-bench-'));
-  // LOG_LEVEL=warn: per-request log lines would measure the terminal, not the proxy.
   const api = await start(
     join(root, 'services/api/dist/main.js'),
     { PORT: '0', DATA_DIR: dataDir },
@@ -77,12 +82,9 @@ async function main(): Promise<void> {
   );
   const sidecar = await start(
     join(root, 'services/metrics/dist/main.js'),
-    { PORT: '0', METRICS_PORT: '0', UPSTREAM_URL: `http://127.0.0.1:${api.port}`, LOG_LEVEL: 'info' },
+    { PORT: '0', METRICS_PORT: '0', UPSTREAM_URL: `http://127.0.0.1:${api.port}` },
     /"port":(\d+)[^\n]*"msg":"proxy listening"/,
   );
-  // The sidecar logs one line per request at info; silence it after start-up by
-  // discarding its stdout (the cost of writing the line stays, as in production).
-  sidecar.child.stdout!.resume();
   try {
     const page = '<p>' + '<a href="/docs/x.html">x</a> text '.repeat(3000) + '</p>';
     const endpoints = [

@@ -1,0 +1,253 @@
+/**
+ * Both compose stacks, for real. Production: the gateway on 127.0.0.1 is the only
+ * way in; counting, reports, request ids across three services' logs, no public
+ * /metrics, Prometheus scraping every target and counting exactly, persistence
+ * across restart and down/up, clean stops. Development: an edit on the host shows
+ * in the next response, timed. Fixture pages come from a test-only service on the
+ * stack's own network (e2e/compose.fixtures.yml).
+ */
+import { randomUUID } from 'node:crypto';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  compose,
+  composeEnv,
+  containerIds,
+  mustCompose,
+  poll,
+  repoRoot,
+  type ComposeProject,
+} from './helpers/compose.js';
+import { docker, requireDocker, run } from './helpers/docker.js';
+
+const prod: ComposeProject = {
+  project: 'stagecraft-e2e',
+  files: ['docker-compose.prod.yml', 'e2e/compose.fixtures.yml'],
+  cwd: repoRoot,
+  env: composeEnv({ gateway: 18080, prometheus: 19090 }),
+};
+const gateway = 'http://127.0.0.1:18080';
+const prometheus = 'http://127.0.0.1:19090';
+
+async function promQuery(query: string): Promise<number | undefined> {
+  const r = await fetch(`${prometheus}/api/v1/query?query=${encodeURIComponent(query)}`);
+  const body = (await r.json()) as { data: { result: { value: [number, string] }[] } };
+  const first = body.data.result[0];
+  return first === undefined ? undefined : Number(first.value[1]);
+}
+
+describe('production stack', () => {
+  beforeAll(() => {
+    requireDocker();
+    compose(prod, 'down', '-v', '--remove-orphans');
+    const started = Date.now();
+    mustCompose(prod, 'up', '-d', '--build', '--wait', '--wait-timeout', '180');
+    console.log(`production stack built and healthy in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  });
+
+  afterAll(() => {
+    compose(prod, 'down', '-v', '--remove-orphans');
+  });
+
+  it('publishes only the gateway and Prometheus, on 127.0.0.1', () => {
+    const published = mustCompose(prod, 'ps', '--format', '{{.Service}} {{.Ports}}')
+      .trim()
+      .split('\n')
+      .filter((line) => line.includes('->'));
+    expect(published.map((l) => l.split(' ')[0]).sort()).toEqual(['gateway', 'prometheus']);
+    for (const line of published) expect(line).not.toMatch(/0\.0\.0\.0|:::/);
+  });
+
+  it('counts links of a fixture page through the gateway', async () => {
+    const r = await fetch(
+      `${gateway}/api/v1/count?url=${encodeURIComponent('http://fixtures:8000/page.html')}`,
+    );
+    expect(r.status).toBe(200);
+    expect(await r.json()).toMatchObject({ internal: 2, external: 1, fetch: { status: 200 } });
+    const blocked = await fetch(
+      `${gateway}/api/v1/count?url=${encodeURIComponent('http://127.0.0.1:3000/healthz')}`,
+    );
+    expect(blocked.status).toBe(403);
+  });
+
+  it('creates, lists, reads and deletes reports through the gateway', async () => {
+    const created = await fetch(`${gateway}/api/v1/reports`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ url: 'http://fixtures:8000/many.html' }),
+    });
+    expect(created.status).toBe(201);
+    const report = (await created.json()) as { id: number; internal: number };
+    expect(report.internal).toBe(50);
+    expect(created.headers.get('location')).toBe(`/api/v1/reports/${report.id}`);
+    const list = (await (await fetch(`${gateway}/api/v1/reports?limit=5`)).json()) as {
+      items: { id: number }[];
+    };
+    expect(list.items[0]?.id).toBe(report.id);
+    expect((await fetch(`${gateway}/api/v1/reports/${report.id}`)).status).toBe(200);
+    expect((await fetch(`${gateway}/api/v1/reports/${report.id}`, { method: 'DELETE' })).status).toBe(204);
+    expect((await fetch(`${gateway}/api/v1/reports/${report.id}`)).status).toBe(404);
+  });
+
+  it('carries one request id through the logs of gateway, sidecar and API', async () => {
+    const id = `e2e-${randomUUID()}`;
+    const r = await fetch(`${gateway}/api/v1/reports?limit=1`, { headers: { 'x-request-id': id } });
+    expect(r.headers.get('x-request-id')).toBe(id);
+    await poll(
+      'the request id in all three logs',
+      async () => {
+        const logs = ['gateway', 'sidecar', 'api'].map((service) =>
+          mustCompose(prod, 'logs', '--no-color', service),
+        );
+        return logs.every((log) => log.includes(id)) ? true : undefined;
+      },
+      10_000,
+    );
+  });
+
+  it('serves no /metrics of any service through the gateway', async () => {
+    for (const path of ['/metrics', '/api/v1/metrics', '/api/v1/reports/../../metrics', '/api/metrics/']) {
+      const r = await fetch(gateway + path);
+      expect(r.status, path).toBe(404);
+    }
+  });
+
+  it('has Prometheus scrape every target, and count exactly the requests made', async () => {
+    await poll('every Prometheus target up', async () => {
+      const r = (await (await fetch(`${prometheus}/api/v1/targets`)).json()) as {
+        data: { activeTargets: { labels: { job: string }; health: string }[] };
+      };
+      const targets = r.data.activeTargets;
+      return targets.length >= 3 && targets.every((t) => t.health === 'up')
+        ? targets.map((t) => t.labels.job)
+        : undefined;
+    });
+    const query =
+      'sum(http_server_request_duration_seconds_count{job="sidecar",http_route="/api/v1/reports/{id}",http_response_status_code="404"})';
+    const before = (await promQuery(query)) ?? 0;
+    const N = 25;
+    for (let i = 0; i < N; i++)
+      expect((await fetch(`${gateway}/api/v1/reports/${900_000 + i}`)).status).toBe(404);
+    const after = await poll(
+      `the sidecar counter to reach ${before + N}`,
+      async () => {
+        const value = await promQuery(query);
+        return value === before + N ? value : undefined;
+      },
+      30_000,
+      500,
+    );
+    expect(after - before).toBe(N);
+  });
+
+  it('keeps reports across a restart of the API and a down/up without -v', async () => {
+    const created = await fetch(`${gateway}/api/v1/reports`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ url: 'http://fixtures:8000/page.html' }),
+    });
+    const { id } = (await created.json()) as { id: number };
+    mustCompose(prod, 'restart', 'api');
+    mustCompose(prod, 'up', '-d', '--wait', '--wait-timeout', '120');
+    expect(
+      await poll('the report after restart', async () =>
+        (await fetch(`${gateway}/api/v1/reports/${id}`)).status === 200 ? true : undefined,
+      ),
+    );
+    mustCompose(prod, 'down');
+    mustCompose(prod, 'up', '-d', '--wait', '--wait-timeout', '120');
+    const again = await poll('the report after down/up', async () => {
+      const r = await fetch(`${gateway}/api/v1/reports/${id}`);
+      return r.status === 200 ? ((await r.json()) as { id: number }) : undefined;
+    });
+    expect(again.id).toBe(id);
+  });
+
+  it('stops every service cleanly within its grace period', () => {
+    const ids = containerIds(prod);
+    const started = Date.now();
+    mustCompose(prod, 'stop');
+    const seconds = (Date.now() - started) / 1000;
+    for (const [service, id] of Object.entries(ids)) {
+      const [exit, oom] = docker('inspect', id, '--format', '{{.State.ExitCode}} {{.State.OOMKilled}}').split(
+        ' ',
+      );
+      expect(['0', '143'], `${service} exit code`).toContain(exit);
+      expect(oom, `${service} OOM-killed`).toBe('false');
+    }
+    console.log(`production stack stopped in ${seconds.toFixed(1)} s`);
+    expect(seconds).toBeLessThan(25);
+  });
+});
+
+describe('development stack', () => {
+  let copy = '';
+  let dev: ComposeProject;
+
+  beforeAll(() => {
+    requireDocker();
+    // A copy of the repository, so editing a source file never touches the working tree.
+    copy = mkdtempSync(join(tmpdir(), 'stagecraft-dev-'));
+    const tracked = run('git', ['ls-files', '-z']).stdout.split('\0').filter(Boolean);
+    for (const file of tracked) cpSync(join(repoRoot, file), join(copy, file), { recursive: true });
+    dev = {
+      project: 'stagecraft-e2e-dev',
+      files: ['docker-compose.yml', 'e2e/compose.fixtures.yml'],
+      cwd: copy,
+      env: composeEnv({ gateway: 18081, prometheus: 19091, inspect: 19229 }),
+    };
+    compose(dev, 'down', '-v', '--remove-orphans');
+    mustCompose(dev, 'up', '-d', '--build', '--wait', '--wait-timeout', '240');
+  });
+
+  afterAll(() => {
+    if (dev) compose(dev, 'down', '-v', '--remove-orphans');
+    if (copy) rmSync(copy, { recursive: true, force: true });
+  });
+
+  it('runs the dev targets with sources from the host and dependencies from the image', async () => {
+    const r = await fetch(
+      'http://127.0.0.1:18081/api/v1/count?url=' + encodeURIComponent('http://fixtures:8000/page.html'),
+    );
+    expect(r.status).toBe(200);
+    const image = docker('inspect', containerIds(dev).api!, '--format', '{{.Config.Image}}');
+    expect(image).toBe('stagecraft-api:dev');
+    expect(existsSync(join(copy, 'services/api/node_modules'))).toBe(false);
+    expect(existsSync(join(copy, 'node_modules'))).toBe(false);
+  });
+
+  it('shows a source edit on the host in the next responses, without any manual step', async () => {
+    const file = join(copy, 'services/api/src/http/ops-routes.ts');
+    const marker = `edited-${Date.now()}`;
+    const source = readFileSync(file, 'utf8');
+    expect(source).toContain("res.json({ status: 'ok' });");
+    const saved = Date.now();
+    writeFileSync(
+      file,
+      source.replace("res.json({ status: 'ok' });", `res.json({ status: 'ok', edit: '${marker}' });`),
+    );
+    await poll(
+      'the edited /healthz through the gateway',
+      async () => {
+        const r = await fetch('http://127.0.0.1:18081/healthz');
+        return r.ok && (await r.text()).includes(marker) ? true : undefined;
+      },
+      60_000,
+      50,
+    );
+    const ms = Date.now() - saved;
+    console.log(`save-to-response through the dev stack: ${ms} ms`);
+    expect(ms).toBeGreaterThan(0);
+  });
+
+  it('stops cleanly', () => {
+    const ids = containerIds(dev);
+    mustCompose(dev, 'stop');
+    for (const [service, id] of Object.entries(ids)) {
+      const exit = docker('inspect', id, '--format', '{{.State.ExitCode}}');
+      expect(['0', '143'], `${service} exit code`).toContain(exit);
+    }
+  });
+});
