@@ -38,6 +38,32 @@ async function promQuery(query: string): Promise<number | undefined> {
   return first === undefined ? undefined : Number(first.value[1]);
 }
 
+describe('compose files', () => {
+  it.each(['docker-compose.yml', 'docker-compose.prod.yml'])(
+    '%s is valid (docker compose config -q)',
+    (file) => {
+      requireDocker();
+      const result = run('docker', ['compose', '-f', file, 'config', '-q']);
+      expect(result.stderr).toBe('');
+      expect(result.status).toBe(0);
+    },
+  );
+
+  it.each(['docker-compose.yml', 'docker-compose.prod.yml'])(
+    '%s starts with a comment giving its invocation',
+    (file) => {
+      const first = readFileSync(join(repoRoot, file), 'utf8').split('\n')[0]!;
+      expect(first).toMatch(/^# .*docker compose .*up/);
+    },
+  );
+
+  it('the production file inherits nothing and bind-mounts no source', () => {
+    const text = readFileSync(join(repoRoot, 'docker-compose.prod.yml'), 'utf8');
+    expect(text).not.toMatch(/^\s*extends:/m);
+    expect(text).not.toMatch(/\.\/services\//);
+  });
+});
+
 describe('production stack', () => {
   beforeAll(() => {
     requireDocker();

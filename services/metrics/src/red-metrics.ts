@@ -78,3 +78,63 @@ export function createRedMetrics(): RedMetrics {
     }),
   };
 }
+
+type DurationChild = ReturnType<RedMetrics['duration']['labels']>;
+type SizeChild = ReturnType<RedMetrics['requestSize']['labels']>;
+type ActiveChild = ReturnType<RedMetrics['active']['labels']>;
+
+/**
+ * Records one request's RED metrics through label children cached by their label
+ * values, so the hot path does a Map lookup instead of hashing a labels object per
+ * observation. The caches stay as small as the label sets (methods x routes x statuses).
+ */
+export class RedRecorder {
+  private readonly active = new Map<string, ActiveChild>();
+  private readonly byStatus = new Map<string, { duration: DurationChild; responseSize: DurationChild }>();
+  private readonly byRoute = new Map<string, SizeChild>();
+
+  constructor(private readonly metrics: RedMetrics) {}
+
+  private activeChild(method: string): ActiveChild {
+    let child = this.active.get(method);
+    if (child === undefined) {
+      child = this.metrics.active.labels({ http_request_method: method });
+      this.active.set(method, child);
+    }
+    return child;
+  }
+
+  started(method: string): void {
+    this.activeChild(method).inc();
+  }
+
+  finished(
+    method: string,
+    route: string,
+    status: string,
+    seconds: number,
+    responseBytes: number,
+    requestBytes: number,
+  ): void {
+    this.activeChild(method).dec();
+    const statusKey = `${method} ${route} ${status}`;
+    let perStatus = this.byStatus.get(statusKey);
+    if (perStatus === undefined) {
+      const labels = { http_request_method: method, http_route: route, http_response_status_code: status };
+      perStatus = {
+        duration: this.metrics.duration.labels(labels),
+        responseSize: this.metrics.responseSize.labels(labels),
+      };
+      this.byStatus.set(statusKey, perStatus);
+    }
+    perStatus.duration.observe(seconds);
+    perStatus.responseSize.observe(responseBytes);
+    const routeKey = `${method} ${route}`;
+    let perRoute = this.byRoute.get(routeKey);
+    if (perRoute === undefined) {
+      perRoute = this.metrics.requestSize.labels({ http_request_method: method, http_route: route });
+      this.byRoute.set(routeKey, perRoute);
+    }
+    perRoute.observe(requestBytes);
+  }
+}
