@@ -1,0 +1,137 @@
+/**
+ * VS Code "Reopen in Container", proved with the Dev Containers CLI: `devcontainer
+ * up` on a copy of the repository, the API's suite run inside it, the workspace
+ * shown to be the bind-mounted repository, then everything removed. The config
+ * files are checked against what exists, so they cannot rot.
+ */
+import { randomUUID } from 'node:crypto';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { composeEnv } from './helpers/compose.js';
+import { REPO_ROOT, docker, requireDocker, run } from './helpers/docker.js';
+
+interface DevContainer {
+  dockerComposeFile: string[];
+  service: string;
+  workspaceFolder: string;
+  remoteUser: string;
+  forwardPorts: number[];
+  postCreateCommand: string;
+  customizations: { vscode: { extensions: string[] } };
+  features?: unknown;
+}
+interface Launch {
+  configurations: {
+    name: string;
+    request: string;
+    port?: number;
+    localRoot?: string;
+    remoteRoot?: string;
+    program?: string;
+    cwd?: string;
+  }[];
+}
+
+const devcontainer = JSON.parse(
+  readFileSync(join(REPO_ROOT, '.devcontainer/devcontainer.json'), 'utf8'),
+) as DevContainer;
+const launch = JSON.parse(readFileSync(join(REPO_ROOT, '.vscode/launch.json'), 'utf8')) as Launch;
+const resolveWs = (p: string) => p.replace('${workspaceFolder}', REPO_ROOT.replace(/\/$/, ''));
+
+describe('dev container and launch configuration agree with the repository', () => {
+  it('names compose files that exist and a service they define, with no registry features', () => {
+    requireDocker();
+    const files = devcontainer.dockerComposeFile.map((f) => join(REPO_ROOT, '.devcontainer', f));
+    for (const f of files) expect(existsSync(f), f).toBe(true);
+    const config = JSON.parse(
+      run('docker', ['compose', ...files.flatMap((f) => ['-f', f]), 'config', '--format', 'json']).stdout,
+    ) as {
+      services: Record<string, { build?: { target?: string }; ports?: { target: number }[] }>;
+    };
+    expect(Object.keys(config.services)).toContain(devcontainer.service);
+    expect(config.services[devcontainer.service]!.build?.target).toBe('dev');
+    expect(devcontainer.features).toBeUndefined();
+    expect(devcontainer.workspaceFolder).toBe('/workspace');
+    expect(devcontainer.customizations.vscode.extensions).toEqual(
+      expect.arrayContaining([
+        'dbaeumer.vscode-eslint',
+        'esbenp.prettier-vscode',
+        'vitest.explorer',
+        'ms-azuretools.vscode-docker',
+      ]),
+    );
+    const published = Object.values(config.services).flatMap((s) => (s.ports ?? []).map((p) => p.target));
+    for (const port of [8080, 9229]) expect(published, `compose publishes ${port}`).toContain(port);
+    expect(devcontainer.forwardPorts).toEqual(expect.arrayContaining([8080, 3000, 9229]));
+  });
+
+  it('attaches the debugger where the API listens, with paths that exist', () => {
+    const attach = launch.configurations.find((c) => c.request === 'attach')!;
+    const nodemon = JSON.parse(readFileSync(join(REPO_ROOT, 'services/api/nodemon.json'), 'utf8')) as {
+      exec: string;
+    };
+    expect(nodemon.exec).toContain(`:${attach.port}`);
+    expect(devcontainer.forwardPorts).toContain(attach.port);
+    expect(existsSync(resolveWs(attach.localRoot!))).toBe(true);
+    const dockerfile = readFileSync(join(REPO_ROOT, 'services/api/Dockerfile'), 'utf8');
+    const devStage = dockerfile.slice(dockerfile.indexOf('AS dev'), dockerfile.indexOf('AS build'));
+    expect(devStage).toContain(`WORKDIR ${attach.remoteRoot}`);
+    const tests = launch.configurations.find((c) => c.request === 'launch')!;
+    expect(existsSync(resolveWs(tests.program!))).toBe(true);
+    expect(existsSync(resolveWs(tests.cwd!))).toBe(true);
+  });
+});
+
+describe('devcontainer up', () => {
+  let copy = '';
+  let project = '';
+  const env = composeEnv({ gateway: 18082, prometheus: 19092, inspect: 19230 });
+  const cli = join(REPO_ROOT, 'node_modules/.bin/devcontainer');
+  const devc = (...args: string[]) => run(cli, [...args, '--workspace-folder', copy], { env });
+
+  beforeAll(() => {
+    requireDocker();
+    copy = mkdtempSync(join(tmpdir(), 'stagecraft-devcontainer-'));
+    const tracked = run('git', ['ls-files', '-z']).stdout.split('\0').filter(Boolean);
+    for (const file of tracked) cpSync(join(REPO_ROOT, file), join(copy, file), { recursive: true });
+    const up = devc('up');
+    if (up.status !== 0)
+      throw new Error(`devcontainer up failed:\n${up.stdout.slice(-4000)}\n${up.stderr.slice(-4000)}`);
+    const container = (JSON.parse(up.stdout.trim().split('\n').at(-1)!) as { containerId: string })
+      .containerId;
+    project = docker(
+      'inspect',
+      container,
+      '--format',
+      '{{index .Config.Labels "com.docker.compose.project"}}',
+    );
+  });
+
+  afterAll(() => {
+    if (project) run('docker', ['compose', '-p', project, 'down', '-v', '--remove-orphans']);
+    if (copy) rmSync(copy, { recursive: true, force: true });
+  });
+
+  it('has the bind-mounted repository as its workspace, both ways, files owned by the host user', () => {
+    const marker = randomUUID();
+    writeFileSync(join(copy, 'host-marker.txt'), marker);
+    const read = devc('exec', 'cat', '/workspace/host-marker.txt');
+    expect(read.stdout.trim()).toBe(marker);
+    const write = devc('exec', 'sh', '-c', 'echo from-container > /workspace/container-marker.txt && id -un');
+    expect(write.stdout.trim().split('\n').at(-1)).toBe('node');
+    expect(readFileSync(join(copy, 'container-marker.txt'), 'utf8').trim()).toBe('from-container');
+    const owner = statSync(join(copy, 'container-marker.txt')).uid;
+    expect(owner === process.getuid!() || process.getuid!() === 0).toBe(true);
+    expect(existsSync(join(copy, 'node_modules/vitest')), 'dependencies stay in the container volume').toBe(
+      false,
+    );
+  });
+
+  it("runs the API's test suite inside the container", () => {
+    const result = devc('exec', 'npm', 'test', '--workspace', 'services/api');
+    expect(result.status, result.stdout.slice(-3000) + result.stderr.slice(-3000)).toBe(0);
+    expect(result.stdout).toMatch(/Tests\s+\d+ passed/);
+  });
+});
