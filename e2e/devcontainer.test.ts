@@ -5,12 +5,21 @@
  * files are checked against what exists, so they cannot rot.
  */
 import { randomUUID } from 'node:crypto';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { composeEnv } from './helpers/compose.js';
-import { REPO_ROOT, docker, requireDocker, run } from './helpers/docker.js';
+import { REPO_ROOT, requireDocker, run } from './helpers/docker.js';
 
 interface DevContainer {
   dockerComposeFile: string[];
@@ -86,31 +95,38 @@ describe('dev container and launch configuration agree with the repository', () 
 
 describe('devcontainer up', () => {
   let copy = '';
-  let project = '';
-  const env = composeEnv({ gateway: 18082, prometheus: 19092, inspect: 19230 });
+  // Its own compose project, so a developer's running stack is never touched.
+  const project = 'stagecraft-e2e-devcontainer';
+  const env = {
+    ...composeEnv({ gateway: 18082, prometheus: 19092, inspect: 19230 }),
+    COMPOSE_PROJECT_NAME: project,
+  };
   const cli = join(REPO_ROOT, 'node_modules/.bin/devcontainer');
-  const devc = (...args: string[]) => run(cli, [...args, '--workspace-folder', copy], { env });
+  // Options go before the command that `exec` runs.
+  const devc = (subcommand: string, ...rest: string[]) =>
+    run(cli, [subcommand, '--workspace-folder', copy, ...rest], { env });
 
   beforeAll(() => {
     requireDocker();
     copy = mkdtempSync(join(tmpdir(), 'stagecraft-devcontainer-'));
+    // mkdtemp makes the folder 0700; a checkout is readable by its container user.
+    chmodSync(copy, 0o755);
     const tracked = run('git', ['ls-files', '-z']).stdout.split('\0').filter(Boolean);
     for (const file of tracked) cpSync(join(REPO_ROOT, file), join(copy, file), { recursive: true });
+    // As a developer's checkout: owned by an ordinary user. (Run as root, as CI is,
+    // the CLI cannot map root's UID onto the container user; a UID-1000 owner stands in.)
+    if (process.getuid!() === 0) run('chown', ['-R', '1000:1000', copy]);
+    run('docker', ['compose', '-p', project, 'down', '-v', '--remove-orphans']);
     const up = devc('up');
-    if (up.status !== 0)
+    if (up.status !== 0) {
       throw new Error(`devcontainer up failed:\n${up.stdout.slice(-4000)}\n${up.stderr.slice(-4000)}`);
-    const container = (JSON.parse(up.stdout.trim().split('\n').at(-1)!) as { containerId: string })
-      .containerId;
-    project = docker(
-      'inspect',
-      container,
-      '--format',
-      '{{index .Config.Labels "com.docker.compose.project"}}',
-    );
+    }
+    const outcome = JSON.parse(up.stdout.trim().split('\n').at(-1)!) as { composeProjectName?: string };
+    expect(outcome.composeProjectName).toBe(project);
   });
 
   afterAll(() => {
-    if (project) run('docker', ['compose', '-p', project, 'down', '-v', '--remove-orphans']);
+    run('docker', ['compose', '-p', project, 'down', '-v', '--remove-orphans']);
     if (copy) rmSync(copy, { recursive: true, force: true });
   });
 
@@ -123,7 +139,8 @@ describe('devcontainer up', () => {
     expect(write.stdout.trim().split('\n').at(-1)).toBe('node');
     expect(readFileSync(join(copy, 'container-marker.txt'), 'utf8').trim()).toBe('from-container');
     const owner = statSync(join(copy, 'container-marker.txt')).uid;
-    expect(owner === process.getuid!() || process.getuid!() === 0).toBe(true);
+    expect(owner, 'a file made inside belongs to the checkout owner').toBe(statSync(copy).uid);
+    expect(owner).not.toBe(0);
     expect(existsSync(join(copy, 'node_modules/vitest')), 'dependencies stay in the container volume').toBe(
       false,
     );
