@@ -7,8 +7,7 @@
  * stack's own network (e2e/compose.fixtures.yml).
  */
 import { randomUUID } from 'node:crypto';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -20,7 +19,7 @@ import {
   repoRoot,
   type ComposeProject,
 } from './helpers/compose.js';
-import { docker, requireDocker, run } from './helpers/docker.js';
+import { copyRepository, docker, requireDocker, run } from './helpers/docker.js';
 
 const prod: ComposeProject = {
   project: 'stagecraft-e2e',
@@ -215,9 +214,7 @@ describe('development stack', () => {
   beforeAll(() => {
     requireDocker();
     // A copy of the repository, so editing a source file never touches the working tree.
-    copy = mkdtempSync(join(tmpdir(), 'stagecraft-dev-'));
-    const tracked = run('git', ['ls-files', '-z']).stdout.split('\0').filter(Boolean);
-    for (const file of tracked) cpSync(join(repoRoot, file), join(copy, file), { recursive: true });
+    copy = copyRepository('stagecraft-dev-');
     dev = {
       project: 'stagecraft-e2e-dev',
       files: ['docker-compose.yml', 'e2e/compose.fixtures.yml'],

@@ -5,21 +5,11 @@
  * files are checked against what exists, so they cannot rot.
  */
 import { randomUUID } from 'node:crypto';
-import {
-  chmodSync,
-  cpSync,
-  existsSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { composeEnv } from './helpers/compose.js';
-import { REPO_ROOT, requireDocker, run } from './helpers/docker.js';
+import { copyRepository, REPO_ROOT, requireDocker, run } from './helpers/docker.js';
 
 interface DevContainer {
   dockerComposeFile: string[];
@@ -108,11 +98,7 @@ describe('devcontainer up', () => {
 
   beforeAll(() => {
     requireDocker();
-    copy = mkdtempSync(join(tmpdir(), 'stagecraft-devcontainer-'));
-    // mkdtemp makes the folder 0700; a checkout is readable by its container user.
-    chmodSync(copy, 0o755);
-    const tracked = run('git', ['ls-files', '-z']).stdout.split('\0').filter(Boolean);
-    for (const file of tracked) cpSync(join(REPO_ROOT, file), join(copy, file), { recursive: true });
+    copy = copyRepository('stagecraft-devcontainer-');
     // As a developer's checkout: owned by an ordinary user. (Run as root, as CI is,
     // the CLI cannot map root's UID onto the container user; a UID-1000 owner stands in.)
     if (process.getuid!() === 0) run('chown', ['-R', '1000:1000', copy]);

@@ -4,13 +4,12 @@
  * running containers becoming healthy, a failing test failing the build, the
  * gateway's configuration and its refusal to serve /metrics.
  */
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  REPO_ROOT,
   build,
+  copyRepository,
   docker,
   imageFiles,
   mustBuild,
@@ -171,10 +170,8 @@ describe.each(SERVICES)('$name image', ({ name, dockerfile, port, healthPath }) 
   });
 
   it('fails the test target when a test fails', () => {
-    const context = mkdtempSync(join(tmpdir(), 'stagecraft-failing-'));
+    const context = copyRepository('stagecraft-failing-');
     try {
-      const tracked = run('git', ['ls-files', '-z']).stdout.split('\0').filter(Boolean);
-      for (const file of tracked) cpSync(join(REPO_ROOT, file), join(context, file), { recursive: true });
       writeFileSync(
         join(context, `services/${name}/test/deliberately-failing.test.ts`),
         "import { expect, it } from 'vitest';\n\nit('deliberately fails', () => {\n  expect(1 + 1).toBe(3);\n});\n",
@@ -195,10 +192,8 @@ describe.each(SERVICES)('$name image', ({ name, dockerfile, port, healthPath }) 
 
 describe('build cache', () => {
   it('rebuilds only the layers after the dependency install when a .ts file changes', () => {
-    const context = mkdtempSync(join(tmpdir(), 'stagecraft-cache-'));
+    const context = copyRepository('stagecraft-cache-');
     try {
-      const tracked = run('git', ['ls-files', '-z']).stdout.split('\0').filter(Boolean);
-      for (const file of tracked) cpSync(join(REPO_ROOT, file), join(context, file), { recursive: true });
       mustBuild({ dockerfile: 'services/api/Dockerfile', tag: `${TAG}/api:cache`, context });
       const main = join(context, 'services/api/src/main.ts');
       writeFileSync(main, readFileSync(main, 'utf8') + `\n// a one-line change made at ${Date.now()}\n`);

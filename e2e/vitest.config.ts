@@ -9,6 +9,8 @@ export default defineConfig({
     hookTimeout: 900_000,
     // One Docker engine: files run one after another.
     fileParallelism: false,
-    reporters: ['default', ['json', { outputFile: '../test-results/e2e.json' }]],
+    // Each suite names its own JSON report (package.json scripts), so none overwrites another.
+    reporters: ['default', 'json'],
+    outputFile: { json: '../test-results/e2e.json' },
   },
 });

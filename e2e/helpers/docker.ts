@@ -4,7 +4,9 @@
  * turns into a skip.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -137,4 +139,16 @@ export function imageFiles(image: string): string[] {
 export function publishedPort(container: string, port: number): number {
   const mapping = docker('port', container, String(port)); // e.g. 127.0.0.1:49153
   return Number(mapping.split('\n')[0]!.split(':').at(-1));
+}
+
+/**
+ * A copy of the repository's tracked files in a fresh temporary folder (readable by
+ * container users), for tests that edit sources or build a modified context.
+ */
+export function copyRepository(prefix: string): string {
+  const copy = mkdtempSync(join(tmpdir(), prefix));
+  chmodSync(copy, 0o755);
+  const tracked = run('git', ['ls-files', '-z']).stdout.split('\0').filter(Boolean);
+  for (const file of tracked) cpSync(join(REPO_ROOT, file), join(copy, file), { recursive: true });
+  return copy;
 }

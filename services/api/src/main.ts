@@ -8,7 +8,7 @@
  */
 import { createServer } from 'node:http';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { AllowList, SsrfGuard } from './fetch/ssrf-guard.js';
+import { fetchOptionsFactory } from './fetch/fetch-options.js';
 import { createApp } from './http/app.js';
 import { createLogger } from './logger.js';
 import { createApiMetrics } from './metrics.js';
@@ -29,7 +29,6 @@ function readConfig(): Config {
 const config = readConfig();
 const logger = createLogger(config.logLevel);
 const store = new ReportsStore(config.dataDir);
-const guard = new SsrfGuard(new AllowList(config.fetchAllowHosts));
 const metrics = createApiMetrics(() => store.count());
 let draining = false;
 
@@ -39,14 +38,7 @@ const app = createApp({
   logger,
   metrics,
   draining: () => draining,
-  fetchOptions: (requestId) => ({
-    guard,
-    requestId,
-    timeoutMs: config.fetchTimeoutMs,
-    connectTimeoutMs: config.fetchConnectTimeoutMs,
-    maxBytes: config.fetchMaxBytes,
-    maxRedirects: config.fetchMaxRedirects,
-  }),
+  fetchOptions: fetchOptionsFactory(config),
 });
 
 const server = createServer(app);

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { Resolver, SocketFactory } from '../../src/fetch/fetch-page.js';
-import { AllowList, SsrfGuard } from '../../src/fetch/ssrf-guard.js';
+import { fetchOptionsFactory } from '../../src/fetch/fetch-options.js';
 import { createApp } from '../../src/http/app.js';
 import { createLogger } from '../../src/logger.js';
 import { createApiMetrics } from '../../src/metrics.js';
@@ -43,7 +43,6 @@ export async function startApi(options: ApiOptions = {}): Promise<TestApi> {
   const dataDir = mkdtempSync(join(tmpdir(), 'stagecraft-api-'));
   const config = loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...options.env });
   const store = new ReportsStore(dataDir);
-  const guard = new SsrfGuard(new AllowList(config.fetchAllowHosts));
   let draining = false;
   const app = createApp({
     config,
@@ -51,16 +50,7 @@ export async function startApi(options: ApiOptions = {}): Promise<TestApi> {
     logger: createLogger('silent'),
     metrics: createApiMetrics(() => store.count()),
     draining: () => draining,
-    fetchOptions: (requestId) => ({
-      guard,
-      requestId,
-      timeoutMs: config.fetchTimeoutMs,
-      connectTimeoutMs: config.fetchConnectTimeoutMs,
-      maxBytes: config.fetchMaxBytes,
-      maxRedirects: config.fetchMaxRedirects,
-      ...(options.resolve ? { resolve: options.resolve } : {}),
-      ...(options.connect ? { connect: options.connect } : {}),
-    }),
+    fetchOptions: fetchOptionsFactory(config, options),
   });
   const server: Server = createServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
