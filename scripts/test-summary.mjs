@@ -17,12 +17,23 @@ let failed = 0;
 let skipped = 0;
 for (const file of files) {
   const report = JSON.parse(readFileSync(join(dir, file), 'utf8'));
-  passed += report.numPassedTests;
-  failed += report.numFailedTests + (report.numRuntimeErrorTestSuites ?? 0);
-  skipped += report.numPendingTests + report.numTodoTests;
-  console.log(
-    `${file.replace(/\.json$/, '')}: ${report.numPassedTests} passed, ${report.numFailedTests} failed`,
-  );
+  let filePassed = 0;
+  let fileFailed = 0;
+  let fileSkipped = 0;
+  for (const result of report.testResults) {
+    const assertions = result.assertionResults ?? [];
+    // A test skipped because its file's hooks failed did not pass: it counts as failed.
+    for (const a of assertions) {
+      if (a.status === 'passed') filePassed++;
+      else if (a.status === 'failed' || result.status === 'failed') fileFailed++;
+      else fileSkipped++;
+    }
+    if (assertions.length === 0 && result.status === 'failed') fileFailed++;
+  }
+  passed += filePassed;
+  failed += fileFailed;
+  skipped += fileSkipped;
+  console.log(`${file.replace(/\.json$/, '')}: ${filePassed} passed, ${fileFailed} failed`);
 }
 console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
 if (files.length === 0 || passed + failed === 0) {
