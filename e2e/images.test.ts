@@ -66,7 +66,13 @@ describe.each(SERVICES)('$name image', ({ name, dockerfile, port, healthPath }) 
   });
 
   it('builds the test target, which runs type check, lint and tests', () => {
-    const output = mustBuild({ dockerfile, tag: `${TAG}/${name}:test`, target: 'test' });
+    // --no-cache-filter: the checks run now, even when an identical build passed before.
+    const output = mustBuild({
+      dockerfile,
+      tag: `${TAG}/${name}:test`,
+      target: 'test',
+      extra: ['--no-cache-filter', 'test'],
+    });
     expect(output).toMatch(/Tests\s+\d+ passed/);
   });
 
