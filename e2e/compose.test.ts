@@ -16,15 +16,14 @@ import {
   containerIds,
   mustCompose,
   poll,
-  repoRoot,
   type ComposeProject,
 } from './helpers/compose.js';
-import { copyRepository, docker, requireDocker, run } from './helpers/docker.js';
+import { REPO_ROOT, copyRepository, docker, requireDocker, run } from './helpers/docker.js';
 
 const prod: ComposeProject = {
   project: 'stagecraft-e2e',
   files: ['docker-compose.prod.yml', 'e2e/compose.fixtures.yml'],
-  cwd: repoRoot,
+  cwd: REPO_ROOT,
   env: composeEnv({ gateway: 18080, prometheus: 19090 }),
 };
 const gateway = 'http://127.0.0.1:18080';
@@ -51,13 +50,13 @@ describe('compose files', () => {
   it.each(['docker-compose.yml', 'docker-compose.prod.yml'])(
     '%s starts with a comment giving its invocation',
     (file) => {
-      const first = readFileSync(join(repoRoot, file), 'utf8').split('\n')[0]!;
+      const first = readFileSync(join(REPO_ROOT, file), 'utf8').split('\n')[0]!;
       expect(first).toMatch(/^# .*docker compose .*up/);
     },
   );
 
   it('the production file inherits nothing and bind-mounts no source', () => {
-    const text = readFileSync(join(repoRoot, 'docker-compose.prod.yml'), 'utf8');
+    const text = readFileSync(join(REPO_ROOT, 'docker-compose.prod.yml'), 'utf8');
     expect(text).not.toMatch(/^\s*extends:/m);
     expect(text).not.toMatch(/\.\/services\//);
   });

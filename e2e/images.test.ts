@@ -16,6 +16,7 @@ import {
   publishedPort,
   requireDocker,
   run,
+  runHardened,
   waitHealthy,
 } from './helpers/docker.js';
 
@@ -145,27 +146,15 @@ describe.each(SERVICES)('$name image', ({ name, dockerfile, port, healthPath }) 
 
   it('starts, becomes healthy, answers, and stops cleanly on SIGTERM', async () => {
     const container = `${TAG}-${name}-run`;
-    run('docker', ['rm', '-f', container]);
     containers.push(container);
-    const env = name === 'metrics' ? ['-e', 'UPSTREAM_URL=http://127.0.0.1:9'] : [];
-    docker(
-      'run',
-      '-d',
-      '--name',
-      container,
-      '--read-only',
+    runHardened(container, production, [
       '--tmpfs',
       '/tmp',
-      '--cap-drop',
-      'ALL',
-      '--security-opt',
-      'no-new-privileges',
       ...(name === 'api' ? ['--tmpfs', '/data:uid=65532,gid=65532'] : []),
-      ...env,
+      ...(name === 'metrics' ? ['-e', 'UPSTREAM_URL=http://127.0.0.1:9'] : []),
       '-p',
       `127.0.0.1::${port}`,
-      production,
-    );
+    ]);
     const ms = await waitHealthy(container);
     const response = await fetch(`http://127.0.0.1:${publishedPort(container, port)}${healthPath}`);
     expect(response.status).toBe(200);
@@ -243,26 +232,15 @@ describe('gateway image', () => {
 
   it('serves no /metrics and answers problem documents, unprivileged and read-only', async () => {
     const container = `${TAG}-gateway-run`;
-    run('docker', ['rm', '-f', container]);
     containers.push(container);
-    docker(
-      'run',
-      '-d',
-      '--name',
-      container,
-      '--read-only',
-      '--cap-drop',
-      'ALL',
-      '--security-opt',
-      'no-new-privileges',
+    runHardened(container, image, [
       '--tmpfs',
       '/var/cache/nginx:uid=101,gid=101',
       '--tmpfs',
       '/run:uid=101,gid=101',
       '-p',
       '127.0.0.1::8080',
-      image,
-    );
+    ]);
     await waitHealthy(container);
     const base = `http://127.0.0.1:${publishedPort(container, 8080)}`;
     for (const path of ['/metrics', '/api/v1/metrics', '/api/metrics/x', '/metrics?format=text']) {

@@ -1,6 +1,6 @@
 /** Drives a compose project for the end-to-end tests: its own project name, ports and, when asked, a copy of the repository. */
 import { existsSync } from 'node:fs';
-import { REPO_ROOT, run, type Run } from './docker.js';
+import { run, type Run } from './docker.js';
 
 export interface ComposeProject {
   project: string;
@@ -37,8 +37,6 @@ export function composeEnv(ports: {
     ...(existsSync(bundle) ? { STAGECRAFT_CA_BUNDLE: bundle } : {}),
   };
 }
-
-export const repoRoot = REPO_ROOT;
 
 /** Container ids of the project's services, by service name. */
 export function containerIds(p: ComposeProject): Record<string, string> {

@@ -152,3 +152,24 @@ export function copyRepository(prefix: string): string {
   for (const file of tracked) cpSync(join(REPO_ROOT, file), join(copy, file), { recursive: true });
   return copy;
 }
+
+/**
+ * Starts a container as production runs it (read-only root, no capabilities,
+ * no-new-privileges), removing any leftover of the same name first.
+ */
+export function runHardened(container: string, image: string, extra: string[]): void {
+  run('docker', ['rm', '-f', container]);
+  docker(
+    'run',
+    '-d',
+    '--name',
+    container,
+    '--read-only',
+    '--cap-drop',
+    'ALL',
+    '--security-opt',
+    'no-new-privileges',
+    ...extra,
+    image,
+  );
+}

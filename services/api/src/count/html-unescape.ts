@@ -155,9 +155,3 @@ export function decodeAttributeBytes(s: Uint8Array, start: number, end: number):
   }
   return out.subarray(0, outLength);
 }
-
-/** decodeAttributeBytes for a string of UTF-8 text (tests and tools). */
-export function decodeAttributeValue(value: string): string {
-  const bytes = Buffer.from(value, 'utf8');
-  return Buffer.from(decodeAttributeBytes(bytes, 0, bytes.length)).toString('utf8');
-}
