@@ -22,7 +22,8 @@ import { REPO_ROOT, copyRepository, docker, requireDocker, run } from './helpers
 
 const prod: ComposeProject = {
   project: 'stagecraft-e2e',
-  files: ['docker-compose.prod.yml', 'e2e/compose.fixtures.yml'],
+  // The ops overlay publishes Prometheus on 127.0.0.1 so the test can query it.
+  files: ['docker-compose.prod.yml', 'docker-compose.prod.ops.yml', 'e2e/compose.fixtures.yml'],
   cwd: REPO_ROOT,
   env: composeEnv({ gateway: 18080, prometheus: 19090 }),
 };
@@ -37,17 +38,18 @@ async function promQuery(query: string): Promise<number | undefined> {
 }
 
 describe('compose files', () => {
-  it.each(['docker-compose.yml', 'docker-compose.prod.yml'])(
+  it.each(['docker-compose.yml', 'docker-compose.prod.yml', 'docker-compose.prod.ops.yml'])(
     '%s is valid (docker compose config -q)',
     (file) => {
       requireDocker();
-      const result = run('docker', ['compose', '-f', file, 'config', '-q']);
+      const files = file.endsWith('.ops.yml') ? ['-f', 'docker-compose.prod.yml', '-f', file] : ['-f', file];
+      const result = run('docker', ['compose', ...files, 'config', '-q']);
       expect(result.stderr).toBe('');
       expect(result.status).toBe(0);
     },
   );
 
-  it.each(['docker-compose.yml', 'docker-compose.prod.yml'])(
+  it.each(['docker-compose.yml', 'docker-compose.prod.yml', 'docker-compose.prod.ops.yml'])(
     '%s starts with a comment giving its invocation',
     (file) => {
       const first = readFileSync(join(REPO_ROOT, file), 'utf8').split('\n')[0]!;
@@ -59,6 +61,16 @@ describe('compose files', () => {
     const text = readFileSync(join(REPO_ROOT, 'docker-compose.prod.yml'), 'utf8');
     expect(text).not.toMatch(/^\s*extends:/m);
     expect(text).not.toMatch(/\.\/services\//);
+  });
+
+  it('publishes only the gateway by default, on 127.0.0.1', () => {
+    requireDocker();
+    const config = JSON.parse(
+      run('docker', ['compose', '-f', 'docker-compose.prod.yml', 'config', '--format', 'json']).stdout,
+    ) as { services: Record<string, { ports?: { host_ip?: string; published?: string }[] }> };
+    const published = Object.entries(config.services).filter(([, s]) => (s.ports ?? []).length > 0);
+    expect(published.map(([name]) => name)).toEqual(['gateway']);
+    expect(published[0]![1].ports!.map((p) => p.host_ip)).toEqual(['127.0.0.1']);
   });
 });
 
@@ -75,7 +87,12 @@ describe('production stack', () => {
     compose(prod, 'down', '-v', '--remove-orphans');
   });
 
-  it('publishes only the gateway and Prometheus, on 127.0.0.1', () => {
+  it('runs two API replicas', () => {
+    const api = mustCompose(prod, 'ps', '--format', '{{.Service}} {{.Health}}', 'api').trim().split('\n');
+    expect(api).toEqual(['api healthy', 'api healthy']);
+  });
+
+  it('publishes the gateway and, with the ops overlay, Prometheus, both on 127.0.0.1 only', () => {
     const published = mustCompose(prod, 'ps', '--format', '{{.Service}} {{.Ports}}')
       .trim()
       .split('\n')

@@ -11,6 +11,8 @@ export interface Config {
   upstream: URL;
   /** Time to wait for the upstream's response headers before answering 504. */
   upstreamTimeoutMs: number;
+  /** How many times an idempotent, body-less request is re-sent when the upstream refused or reset it before answering. */
+  upstreamRetries: number;
   logLevel: string;
   shutdownTimeoutMs: number;
   keepAliveTimeoutMs: number;
@@ -86,6 +88,7 @@ export function loadConfig(env: Env = process.env): Config {
     metricsPort,
     upstream,
     upstreamTimeoutMs: integer(env, 'UPSTREAM_TIMEOUT_MS', 30_000, 100, 600_000),
+    upstreamRetries: integer(env, 'UPSTREAM_RETRIES', 2, 0, 5),
     logLevel,
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 15_000, 0, 600_000),
     keepAliveTimeoutMs: integer(env, 'KEEP_ALIVE_TIMEOUT_MS', 65_000, 1_000, 600_000),

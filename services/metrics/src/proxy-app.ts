@@ -29,6 +29,24 @@ const timedOut = new WeakSet<IncomingMessage>();
 const failed = new WeakSet<IncomingMessage>();
 /** Requests whose client hung up (FIN or error on its socket): not the upstream's failure. */
 const clientGone = new WeakSet<IncomingMessage>();
+/** Retries sent so far, and requests whose next attempt is scheduled (later errors of the old attempt are ignored). */
+const retries = new WeakMap<IncomingMessage, number>();
+const retryPending = new WeakSet<IncomingMessage>();
+
+/** RFC 9110 idempotent methods; only these may be re-sent without the client asking. */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+/** Pause before re-sending: long enough for a restarting peer's address to leave DNS, short next to any timeout. */
+const RETRY_DELAY_MS = 50;
+
+/**
+ * A request the proxy can send again on its own: idempotent and without a body,
+ * because a streamed body is consumed by the first attempt and never buffered.
+ */
+export function replayable(req: IncomingMessage): boolean {
+  if (!IDEMPOTENT.has(req.method ?? '')) return false;
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] === undefined && (length === undefined || length === '0');
+}
 
 function chunkLength(chunk: unknown, encoding: unknown): number {
   if (typeof chunk === 'string')
@@ -86,6 +104,9 @@ function pathOf(url: string): string {
  * path is one function deep, and every microsecond here is paid on every API call.
  */
 export function createProxyApp({ config, metrics, labels, logger }: ProxyDeps): RequestListener {
+  // Assigned below once the proxy exists; the error handler re-sends through it.
+  let forward: (req: IncomingMessage, res: ServerResponse) => void = () => undefined;
+
   // Keep-alive: without it every request opens a new TCP connection to the API.
   // Node's agent retires an idle socket one second before the server's advertised
   // Keep-Alive timeout, so a closing socket is never reused.
@@ -163,7 +184,41 @@ export function createProxyApp({ config, metrics, labels, logger }: ProxyDeps): 
     proxyServer.on('error', (error: Error, req?: IncomingMessage, res?: ServerResponse | Socket) => {
       if (req === undefined || res === undefined) throw error; // misconfiguration, not a request's failure
       if (clientGone.has(req) && !timedOut.has(req)) return; // the client left: not the upstream's failure
+      if (retryPending.has(req)) return; // the same failed attempt surfacing twice
       const kind = classifyUpstreamError(error as NodeJS.ErrnoException, req);
+      // Refused or reset before any answer (a replica restarting, a keep-alive
+      // socket closed under us): nothing reached the client, so an idempotent
+      // request can go again, to whichever address DNS gives next.
+      const sent = retries.get(req) ?? 0;
+      if (
+        (kind === 'refused' || kind === 'reset') &&
+        'writeHead' in res &&
+        !res.headersSent &&
+        sent < config.upstreamRetries &&
+        replayable(req)
+      ) {
+        retries.set(req, sent + 1);
+        retryPending.add(req);
+        metrics.upstreamRetries.inc({ kind });
+        logger.info(
+          {
+            requestId: req.headers['x-request-id'],
+            kind,
+            code: (error as NodeJS.ErrnoException).code,
+            retry: sent + 1,
+          },
+          'retrying upstream',
+        );
+        setTimeout(
+          () => {
+            retryPending.delete(req);
+            if (clientGone.has(req) || res.destroyed) return;
+            forward(req, res);
+          },
+          RETRY_DELAY_MS * (sent + 1),
+        );
+        return;
+      }
       countFailure(req, kind, (error as NodeJS.ErrnoException).code);
       if (!('writeHead' in res)) {
         res.destroy();
@@ -202,6 +257,15 @@ export function createProxyApp({ config, metrics, labels, logger }: ProxyDeps): 
     plugins: [metering],
   });
 
+  forward = (req, res) => {
+    // http-proxy-middleware calls `next` only for a request it did not proxy.
+    const notProxied = (error?: unknown) => {
+      if (!res.headersSent && !retryPending.has(req))
+        sendProblem(res, 502, 'upstream-other', 'Upstream unavailable', String(error ?? 'not proxied'));
+    };
+    proxy(req, res, notProxied).catch(notProxied);
+  };
+
   return (req, res) => {
     meter(req, res);
     // The sidecar's metrics are on their own port; the API's are not public either.
@@ -210,11 +274,6 @@ export function createProxyApp({ config, metrics, labels, logger }: ProxyDeps): 
       sendProblem(res, 404, 'not-found', 'Not found', 'metrics are not served on this port');
       return;
     }
-    // http-proxy-middleware calls `next` only for a request it did not proxy.
-    const notProxied = (error?: unknown) => {
-      if (!res.headersSent)
-        sendProblem(res, 502, 'upstream-other', 'Upstream unavailable', String(error ?? 'not proxied'));
-    };
-    proxy(req, res, notProxied).catch(notProxied);
+    forward(req, res);
   };
 }

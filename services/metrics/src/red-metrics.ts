@@ -32,6 +32,7 @@ export interface RedMetrics {
   requestSize: Histogram<'http_request_method' | 'http_route'>;
   responseSize: Histogram<'http_request_method' | 'http_route' | 'http_response_status_code'>;
   upstreamFailures: Counter<'kind'>;
+  upstreamRetries: Counter<'kind'>;
 }
 
 const SIZE_BUCKETS = [0, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000];
@@ -73,6 +74,12 @@ export function createRedMetrics(): RedMetrics {
     upstreamFailures: new Counter({
       name: 'stagecraft_proxy_upstream_failures_total',
       help: 'Requests the upstream failed, by kind: refused (no connection), reset (connection broken), timeout.',
+      labelNames: ['kind'],
+      registers,
+    }),
+    upstreamRetries: new Counter({
+      name: 'stagecraft_proxy_upstream_retries_total',
+      help: 'Idempotent requests re-sent after the upstream refused or reset them before answering, by kind.',
       labelNames: ['kind'],
       registers,
     }),

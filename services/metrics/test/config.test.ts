@@ -4,7 +4,12 @@ import { ConfigError, loadConfig } from '../src/config.js';
 describe('sidecar configuration', () => {
   it('has the documented defaults', () => {
     const config = loadConfig({});
-    expect(config).toMatchObject({ port: 8080, metricsPort: 9464, upstreamTimeoutMs: 30_000 });
+    expect(config).toMatchObject({
+      port: 8080,
+      metricsPort: 9464,
+      upstreamTimeoutMs: 30_000,
+      upstreamRetries: 2,
+    });
     expect(config.upstream.href).toBe('http://api:3000/');
     expect(config.keepAliveTimeoutMs).toBeGreaterThan(60_000);
   });
@@ -17,6 +22,8 @@ describe('sidecar configuration', () => {
     ['METRICS_PORT', '8080'],
     ['LOG_LEVEL', 'chatty'],
     ['SHUTDOWN_TIMEOUT_MS', 'never'],
+    ['UPSTREAM_RETRIES', '6'],
+    ['UPSTREAM_RETRIES', '-1'],
   ])('rejects %s=%j naming it', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^${name}: `));

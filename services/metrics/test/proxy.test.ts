@@ -327,6 +327,67 @@ describe('upstream failures', () => {
   });
 });
 
+describe('retries of idempotent requests', () => {
+  /** An upstream that breaks the first `failures` connections without answering, then serves. */
+  function flaky(failures: number) {
+    let seen = 0;
+    return {
+      seen: () => seen,
+      handler: (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => {
+        seen++;
+        if (seen <= failures) return void req.socket.destroy();
+        req.resume();
+        res.end(`served on attempt ${seen}`);
+      },
+    };
+  }
+
+  it('re-sends a GET that was reset before any answer, and the client never sees the failure', async () => {
+    const upstream = flaky(2);
+    const { sidecar } = await setup(upstream.handler);
+    const r = await raw(sidecar.proxyUrl, { path: '/api/v1/reports' });
+    expect(r.status).toBe(200);
+    expect(r.body.toString()).toBe('served on attempt 3');
+    const expo = await scrape(sidecar);
+    expect(sampleValue(expo, 'stagecraft_proxy_upstream_retries_total', { kind: 'reset' })).toBe(2);
+    expect(sampleValue(expo, 'stagecraft_proxy_upstream_failures_total', { kind: 'reset' })).toBe(0);
+  });
+
+  it('gives up after UPSTREAM_RETRIES re-sends with a 502, counting one failure', async () => {
+    const upstream = flaky(10);
+    const { sidecar } = await setup(upstream.handler, { UPSTREAM_RETRIES: '1' });
+    const r = await raw(sidecar.proxyUrl, { method: 'DELETE', path: '/api/v1/reports/1' });
+    expect(r.status).toBe(502);
+    expect(upstream.seen()).toBe(2);
+    const expo = await scrape(sidecar);
+    expect(sampleValue(expo, 'stagecraft_proxy_upstream_retries_total', { kind: 'reset' })).toBe(1);
+    expect(sampleValue(expo, 'stagecraft_proxy_upstream_failures_total', { kind: 'reset' })).toBe(1);
+  });
+
+  it.each([
+    ['a POST', 'POST', { 'content-type': 'application/json' }, '{"url":"http://a.test/"}'],
+    ['a PUT with a body', 'PUT', { 'content-type': 'text/plain' }, 'body'],
+  ])('never re-sends %s, whose body the first attempt consumed', async (_name, method, headers, body) => {
+    const upstream = flaky(1);
+    const { sidecar } = await setup(upstream.handler);
+    const r = await raw(sidecar.proxyUrl, { method, path: '/api/v1/reports', headers, body });
+    expect(r.status).toBe(502);
+    expect(upstream.seen()).toBe(1);
+  });
+
+  it('re-sends a refused GET, then answers 502 once the retries are spent', async () => {
+    const probe = await startUpstream(() => undefined);
+    const port = Number(new URL(probe.url).port);
+    await probe.close();
+    const sidecar = await startSidecar(`http://127.0.0.1:${port}`);
+    open.push(sidecar);
+    expect((await raw(sidecar.proxyUrl, { path: '/healthz' })).status).toBe(502);
+    const expo = await scrape(sidecar);
+    expect(sampleValue(expo, 'stagecraft_proxy_upstream_retries_total', { kind: 'refused' })).toBe(2);
+    expect(sampleValue(expo, 'stagecraft_proxy_upstream_failures_total', { kind: 'refused' })).toBe(1);
+  });
+});
+
 describe('large bodies through the in-process sidecar', () => {
   it('passes a 5 MB upload and download byte for byte', async () => {
     const size = 5 * 1024 * 1024;

@@ -38,6 +38,9 @@ export function createApp(deps: AppDeps): Express {
   app.use((_req, res, next) => {
     res.setHeader('x-content-type-options', 'nosniff');
     res.setHeader('cache-control', 'no-store');
+    // Draining: every response closes its connection, so a proxy's keep-alive pool
+    // lets go of this process instead of sending the next request into a closing socket.
+    if (deps.draining()) res.setHeader('connection', 'close');
     next();
   });
   app.use(opsRoutes(deps));

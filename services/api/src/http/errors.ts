@@ -1,7 +1,7 @@
 /** Maps every error a handler can raise to its problem document. */
 import type { NextFunction, Request, Response } from 'express';
 import { FetchError, type FetchFailure } from '../fetch/fetch-page.js';
-import { InvalidCursorError } from '../storage/reports-store.js';
+import { InvalidCursorError, isStorageUnavailable } from '../storage/reports-store.js';
 import { HttpProblem, sendProblem } from './problem.js';
 
 const FETCH_PROBLEMS: Record<FetchFailure, [number, string]> = {
@@ -22,12 +22,6 @@ const FETCH_PROBLEMS: Record<FetchFailure, [number, string]> = {
 export function fetchProblem(error: FetchError): HttpProblem {
   const [status, title] = FETCH_PROBLEMS[error.failure];
   return new HttpProblem(status, error.failure, title, error.message);
-}
-
-/** SQLite says the disk or the file cannot take writes: a 503, not a 500. */
-function storageUnavailable(error: unknown): boolean {
-  const code = (error as { code?: unknown }).code;
-  return typeof code === 'string' && /^SQLITE_(READONLY|FULL|IOERR|CANTOPEN|BUSY|LOCKED)/.test(code);
 }
 
 export function toProblem(error: unknown): HttpProblem | null {
@@ -55,7 +49,8 @@ export function toProblem(error: unknown): HttpProblem | null {
       bodyError.message,
     );
   }
-  if (storageUnavailable(error)) {
+  // The disk or the file cannot take writes: a 503, not a 500.
+  if (isStorageUnavailable(error)) {
     return new HttpProblem(
       503,
       'storage-unavailable',

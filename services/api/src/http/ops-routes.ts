@@ -11,8 +11,13 @@ export function opsRoutes(deps: AppDeps): Router {
   });
 
   router.get('/readyz', (_req, res) => {
-    const checks = { storage: deps.store.healthy(), draining: deps.draining() };
-    const ready = checks.storage && !checks.draining;
+    const storage = deps.store.health();
+    const checks = {
+      storage: storage.readable,
+      storageWritable: storage.writable,
+      draining: deps.draining(),
+    };
+    const ready = checks.storage && checks.storageWritable && !checks.draining;
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not-ready', checks });
   });
 

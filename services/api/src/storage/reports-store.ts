@@ -4,7 +4,7 @@
  * survives a crash, and a busy timeout so several processes can write one file.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import { MIGRATIONS } from './migrations.js';
 
@@ -52,6 +52,32 @@ export class InvalidCursorError extends Error {
 
 export const DATABASE_FILE = 'stagecraft.db';
 
+/**
+ * Below this much free space on the data volume the store reports itself not
+ * writable: SQLite needs room for the WAL and a checkpoint, and a readiness
+ * probe that fails early beats a write that fails half-way.
+ */
+export const MIN_FREE_BYTES = 1024 * 1024;
+/** After a failed write, the store counts as not writable until a write succeeds or this long passes. */
+const WRITE_FAILURE_MEMORY_MS = 10_000;
+
+/** SQLite or the file system says the disk or the file cannot take writes. */
+export function isStorageUnavailable(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return (
+    typeof code === 'string' &&
+    (/^SQLITE_(READONLY|FULL|IOERR|CANTOPEN|BUSY|LOCKED)/.test(code) ||
+      ['EROFS', 'ENOSPC', 'EACCES', 'EPERM'].includes(code))
+  );
+}
+
+export interface StorageHealth {
+  /** The database answers a query. */
+  readable: boolean;
+  /** A write would be expected to succeed: volume writable, space left, no recent write failure. */
+  writable: boolean;
+}
+
 function toReport(row: Row): Report {
   return {
     id: row.id,
@@ -89,13 +115,35 @@ export class ReportsStore {
   private readonly firstPageStmt: Database.Statement<[number], Row>;
   private readonly pageStmt: Database.Statement<[number, number], Row>;
 
-  constructor(dataDir: string, options: { busyTimeoutMs?: number } = {}) {
-    mkdirSync(dataDir, { recursive: true });
-    this.db = new Database(join(dataDir, DATABASE_FILE), { timeout: options.busyTimeoutMs ?? 5_000 });
-    this.db.pragma('journal_mode = WAL');
+  /** Opened on a read-only volume: reads work, every write answers 503. */
+  readonly readOnly: boolean;
+  private lastWriteFailure = 0;
+  private readonly freeBytes: (dir: string) => number;
+
+  constructor(
+    private readonly dataDir: string,
+    options: { busyTimeoutMs?: number; freeBytes?: (dir: string) => number } = {},
+  ) {
+    this.freeBytes = options.freeBytes ?? freeBytesOf;
+    const file = join(dataDir, DATABASE_FILE);
+    const timeout = options.busyTimeoutMs ?? 5_000;
+    let db: Database.Database;
+    try {
+      mkdirSync(dataDir, { recursive: true });
+      db = new Database(file, { timeout });
+      db.pragma('journal_mode = WAL');
+      this.readOnly = false;
+    } catch (error) {
+      // A volume that is read-only (or full) at start: serve what is there rather than nothing.
+      if (!isStorageUnavailable(error) || !existsSync(file)) throw error;
+      db = readOnlySnapshot(file);
+      this.readOnly = true;
+    }
+    this.db = db;
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
-    this.migrate();
+    if (this.readOnly) this.checkSchema();
+    else this.migrate();
     this.insertStmt = this.db.prepare(
       `INSERT INTO reports (url, internal, external, final_url, status, bytes, redirects, duration_ms, created_at)
        VALUES (@url, @internal, @external, @finalUrl, @status, @bytes, @redirects, @durationMs, @createdAt)
@@ -105,6 +153,16 @@ export class ReportsStore {
     this.deleteStmt = this.db.prepare('DELETE FROM reports WHERE id = ?');
     this.firstPageStmt = this.db.prepare('SELECT * FROM reports ORDER BY id DESC LIMIT ?');
     this.pageStmt = this.db.prepare('SELECT * FROM reports WHERE id < ? ORDER BY id DESC LIMIT ?');
+  }
+
+  /** Read-only: nothing can be migrated, so the file must already be at this build's version. */
+  private checkSchema(): void {
+    const applied = this.db.pragma('user_version', { simple: true }) as number;
+    if (applied !== MIGRATIONS.length) {
+      throw new Error(
+        `read-only database is at schema version ${applied}, this build needs ${MIGRATIONS.length}`,
+      );
+    }
   }
 
   /** Runs the migrations this file has not seen yet; returns how many ran. */
@@ -131,8 +189,9 @@ export class ReportsStore {
   }
 
   insert(report: NewReport): Report {
-    const row = this.insertStmt.get({ ...report, createdAt: new Date().toISOString() }) as Row;
-    return toReport(row);
+    return this.write(() =>
+      toReport(this.insertStmt.get({ ...report, createdAt: new Date().toISOString() }) as Row),
+    );
   }
 
   get(id: number): Report | undefined {
@@ -141,7 +200,19 @@ export class ReportsStore {
   }
 
   delete(id: number): boolean {
-    return this.deleteStmt.run(id).changes > 0;
+    return this.write(() => this.deleteStmt.run(id).changes > 0);
+  }
+
+  /** Runs a write, remembering a storage failure so readiness can report it. */
+  private write<T>(action: () => T): T {
+    try {
+      const result = action();
+      this.lastWriteFailure = 0;
+      return result;
+    } catch (error) {
+      if (isStorageUnavailable(error)) this.lastWriteFailure = Date.now();
+      throw error;
+    }
   }
 
   /** Newest first; `cursor` continues after the last item of a previous page. */
@@ -159,10 +230,24 @@ export class ReportsStore {
     return (this.db.prepare('SELECT count(*) AS n FROM reports').get() as { n: number }).n;
   }
 
-  /** True when the database answers a query (readiness). */
-  healthy(): boolean {
+  /** What readiness reports: can the database be read, and would a write succeed? */
+  health(): StorageHealth {
+    let readable: boolean;
     try {
-      return this.db.open && this.db.prepare('SELECT 1 AS ok').get() !== undefined;
+      readable = this.db.open && this.db.prepare('SELECT 1 AS ok').get() !== undefined;
+    } catch {
+      readable = false;
+    }
+    return { readable, writable: readable && this.writable() };
+  }
+
+  private writable(): boolean {
+    if (this.readOnly) return false;
+    if (this.lastWriteFailure !== 0 && Date.now() - this.lastWriteFailure < WRITE_FAILURE_MEMORY_MS)
+      return false;
+    try {
+      accessSync(this.dataDir, constants.W_OK);
+      return this.freeBytes(this.dataDir) >= MIN_FREE_BYTES;
     } catch {
       return false;
     }
@@ -171,4 +256,26 @@ export class ReportsStore {
   close(): void {
     if (this.db.open) this.db.close();
   }
+}
+
+function freeBytesOf(dir: string): number {
+  const stats = statfsSync(dir);
+  return stats.bavail * stats.bsize;
+}
+
+/**
+ * A WAL database on a read-only volume cannot be opened in place (SQLite must
+ * create its -shm file), so read a copy into memory. Bytes 18-19 of the header
+ * say "WAL" (2); set to legacy (1) the copy opens without a -shm. Content still
+ * in an un-checkpointed -wal (after a crash) is not in the copy.
+ */
+function readOnlySnapshot(file: string): Database.Database {
+  const image = readFileSync(file);
+  if (image.length >= 20 && image[18] === 2 && image[19] === 2) {
+    image[18] = 1;
+    image[19] = 1;
+  }
+  const db = new Database(image);
+  db.pragma('query_only = ON');
+  return db;
 }

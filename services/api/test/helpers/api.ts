@@ -20,6 +20,8 @@ export interface ApiOptions {
   env?: Record<string, string>;
   resolve?: Resolver;
   connect?: SocketFactory;
+  /** Stands in for the data volume's free space (readiness). */
+  freeBytes?: (dir: string) => number;
 }
 
 export interface CallResult {
@@ -42,7 +44,7 @@ export interface TestApi {
 export async function startApi(options: ApiOptions = {}): Promise<TestApi> {
   const dataDir = mkdtempSync(join(tmpdir(), 'stagecraft-api-'));
   const config = loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...options.env });
-  const store = new ReportsStore(dataDir);
+  const store = new ReportsStore(dataDir, { freeBytes: options.freeBytes });
   let draining = false;
   const app = createApp({
     config,
