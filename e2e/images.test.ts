@@ -12,6 +12,7 @@ import {
   copyRepository,
   docker,
   imageFiles,
+  layerFiles,
   mustBuild,
   publishedPort,
   requireDocker,
@@ -122,6 +123,32 @@ describe.each(SERVICES)('$name image', ({ name, dockerfile, port, healthPath }) 
         `production image holds ${what}`,
       ).toEqual([]);
     }
+  });
+
+  it('has no layer holding a secret, an env file, npm credentials, a private key or a source map with sources', () => {
+    const layers = layerFiles(production);
+    const everything = layers.flat();
+    const suspicious = everything.filter(
+      (f) =>
+        /^\/run\/secrets\//.test(f) ||
+        /(^|\/)(ca_bundle|\.env(\..*)?|\.npmrc|\.netrc|id_rsa|id_ed25519|\.git-credentials)$/.test(f) ||
+        (/\.(key|p12|pfx)$/.test(f) && !f.includes('/node_modules/')) ||
+        /(^|\/)\.git$/.test(f),
+    );
+    expect(suspicious).toEqual([]);
+    // Source maps are kept for readable stack traces, but hold paths, never the sources.
+    const maps = files.filter((f) => f.startsWith(`/app/services/${name}/dist/`) && f.endsWith('.map'));
+    expect(maps.length).toBeGreaterThan(0);
+    const withSources = run('docker', [
+      'run',
+      '--rm',
+      '--entrypoint',
+      '/nodejs/bin/node',
+      production,
+      '-e',
+      `const fs = require('fs'); process.stdout.write(JSON.stringify(${JSON.stringify(maps)}.filter((m) => 'sourcesContent' in JSON.parse(fs.readFileSync(m, 'utf8')))))`,
+    ]).stdout;
+    expect(JSON.parse(withSources)).toEqual([]);
   });
 
   it('contains no copy of the CA bundle given as a build secret', () => {

@@ -4,7 +4,7 @@
  * turns into a skip.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdtempSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -133,6 +133,32 @@ export function imageFiles(image: string): string[] {
       .map((p) => '/' + p.replace(/\/$/, ''));
   } finally {
     docker('rm', id);
+  }
+}
+
+/**
+ * The paths in each layer of an image, as saved by `docker save`: files a later
+ * layer deleted are still listed in the layer that added them.
+ */
+export function layerFiles(image: string): string[][] {
+  const dir = mkdtempSync(join(tmpdir(), 'stagecraft-layers-'));
+  try {
+    const saved = spawnSync('sh', ['-c', `docker save ${image} | tar -x -C ${dir}`], { encoding: 'utf8' });
+    if (saved.status !== 0) throw new Error(`cannot save ${image}: ${saved.stderr}`);
+    const [manifest] = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { Layers: string[] }[];
+    return manifest!.Layers.map((layer) => {
+      const listing = spawnSync('tar', ['-t', '-f', join(dir, layer)], {
+        encoding: 'utf8',
+        maxBuffer: 256 * 1024 * 1024,
+      });
+      if (listing.status !== 0) throw new Error(`cannot list layer ${layer} of ${image}: ${listing.stderr}`);
+      return listing.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((p) => '/' + p.replace(/\/$/, ''));
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 

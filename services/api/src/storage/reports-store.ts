@@ -4,7 +4,18 @@
  * survives a crash, and a busy timeout so several processes can write one file.
  */
 import Database from 'better-sqlite3';
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, statfsSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statfsSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MIGRATIONS } from './migrations.js';
 
@@ -146,8 +157,7 @@ export class ReportsStore {
     else this.migrate();
     this.insertStmt = this.db.prepare(
       `INSERT INTO reports (url, internal, external, final_url, status, bytes, redirects, duration_ms, created_at)
-       VALUES (@url, @internal, @external, @finalUrl, @status, @bytes, @redirects, @durationMs, @createdAt)
-       RETURNING *`,
+       VALUES (@url, @internal, @external, @finalUrl, @status, @bytes, @redirects, @durationMs, @createdAt)`,
     );
     this.getStmt = this.db.prepare('SELECT * FROM reports WHERE id = ?');
     this.deleteStmt = this.db.prepare('DELETE FROM reports WHERE id = ?');
@@ -188,10 +198,19 @@ export class ReportsStore {
     return this.db.pragma('user_version', { simple: true }) as number;
   }
 
+  /**
+   * Stores a report and returns it as stored. run(), not get() on an INSERT ...
+   * RETURNING: get() stops after the first row, and an autocommit whose COMMIT
+   * then fails (SQLITE_FULL on a full disk) went unreported, so the client got
+   * a 201 for a row that was never written. run() steps to the end and throws.
+   */
   insert(report: NewReport): Report {
-    return this.write(() =>
-      toReport(this.insertStmt.get({ ...report, createdAt: new Date().toISOString() }) as Row),
-    );
+    return this.write(() => {
+      const { lastInsertRowid } = this.insertStmt.run({ ...report, createdAt: new Date().toISOString() });
+      const row = this.getStmt.get(Number(lastInsertRowid));
+      if (row === undefined) throw new Error(`report ${lastInsertRowid} missing right after its insert`);
+      return toReport(row);
+    });
   }
 
   get(id: number): Report | undefined {
@@ -264,12 +283,25 @@ function freeBytesOf(dir: string): number {
 }
 
 /**
- * A WAL database on a read-only volume cannot be opened in place (SQLite must
- * create its -shm file), so read a copy into memory. Bytes 18-19 of the header
- * say "WAL" (2); set to legacy (1) the copy opens without a -shm. Content still
- * in an un-checkpointed -wal (after a crash) is not in the copy.
+ * A WAL database on a read-only volume cannot be opened in place: SQLite must
+ * create its -shm file there. So copy the database and its -wal (which holds
+ * whatever a crash left un-checkpointed) to a private temporary folder and open
+ * the copy, read-only. If even that fails (no room in the temporary folder), read
+ * the database file alone into memory, marked as a rollback-journal database
+ * (header bytes 18-19) so it opens without a -shm: -wal content is then missing.
  */
 function readOnlySnapshot(file: string): Database.Database {
+  let copy: string | undefined;
+  try {
+    copy = mkdtempSync(join(tmpdir(), 'stagecraft-ro-'));
+    copyFileSync(file, join(copy, DATABASE_FILE));
+    if (existsSync(`${file}-wal`)) copyFileSync(`${file}-wal`, join(copy, `${DATABASE_FILE}-wal`));
+    const db = new Database(join(copy, DATABASE_FILE));
+    db.pragma('query_only = ON');
+    return db;
+  } catch {
+    if (copy !== undefined) rmSync(copy, { recursive: true, force: true });
+  }
   const image = readFileSync(file);
   if (image.length >= 20 && image[18] === 2 && image[19] === 2) {
     image[18] = 1;
