@@ -10,6 +10,7 @@ import { createServer } from 'node:http';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { fetchOptionsFactory } from './fetch/fetch-options.js';
 import { createApp } from './http/app.js';
+import { answerClientErrors } from './http/problem.js';
 import { createLogger } from './logger.js';
 import { createApiMetrics } from './metrics.js';
 import { ReportsStore } from './storage/reports-store.js';
@@ -42,6 +43,7 @@ const app = createApp({
 });
 
 const server = createServer(app);
+answerClientErrors(server);
 // Idle keep-alive connections must outlive every proxy's upstream keep-alive,
 // or a proxy reuses a socket the server is closing and answers 502.
 server.keepAliveTimeout = config.keepAliveTimeoutMs;

@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:http';
 import { pino } from 'pino';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createOpsApp } from './ops-app.js';
+import { answerClientErrors } from './problem.js';
 import { createProxyApp } from './proxy-app.js';
 import { createRedMetrics } from './red-metrics.js';
 import { RouteLabels } from './route-labels.js';
@@ -41,10 +42,12 @@ const metrics = createRedMetrics();
 let draining = false;
 
 const proxy = createServer(createProxyApp({ config, metrics, labels, logger }));
+answerClientErrors(proxy);
 // Longer than nginx's upstream keep-alive (60 s), so the gateway never reuses a socket we are closing.
 proxy.keepAliveTimeout = config.keepAliveTimeoutMs;
 proxy.headersTimeout = config.keepAliveTimeoutMs + 1_000;
 const ops = createServer(createOpsApp(metrics, () => draining));
+answerClientErrors(ops);
 
 function listen(server: Server, port: number, name: string): void {
   server.listen(port, config.host, () => {

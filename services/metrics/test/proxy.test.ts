@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parsePrometheusText, sampleValue } from './helpers/prometheus-text.js';
 import { startSidecar, type TestSidecar } from './helpers/sidecar.js';
@@ -324,6 +325,34 @@ describe('upstream failures', () => {
     expect(
       sampleValue(await scrape(sidecar), 'stagecraft_proxy_upstream_failures_total', { kind: 'reset' }),
     ).toBe(1);
+  });
+});
+
+describe('requests Node cannot parse', () => {
+  it.each([
+    ['an unknown method', 'BREW /api/v1/reports HTTP/1.1'],
+    ['raw UTF-8 in the path', 'GET /api/v1/reports/caf\u00e9 HTTP/1.1'],
+  ])('answers %s with a 400 problem document, and the upstream never sees it', async (_name, line) => {
+    let seen = 0;
+    const { sidecar } = await setup((_req, res) => {
+      seen++;
+      res.end('ok');
+    });
+    const { port } = new URL(sidecar.proxyUrl);
+    const answer = await new Promise<string>((resolve) => {
+      const socket = connect(Number(port), '127.0.0.1');
+      const chunks: Buffer[] = [];
+      socket.on('data', (c: Buffer) => chunks.push(c));
+      socket.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      socket.end(Buffer.from(`${line}\r\nHost: x\r\n\r\n`, 'utf8'));
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    expect(answer).toMatch(/content-type: application\/problem\+json/);
+    expect(JSON.parse(answer.split('\r\n\r\n')[1]!)).toMatchObject({
+      status: 400,
+      type: 'urn:stagecraft:problem:bad-request',
+    });
+    expect(seen).toBe(0);
   });
 });
 

@@ -27,6 +27,14 @@ export function fetchProblem(error: FetchError): HttpProblem {
 export function toProblem(error: unknown): HttpProblem | null {
   if (error instanceof HttpProblem) return error;
   if (error instanceof FetchError) return fetchProblem(error);
+  // Express could not percent-decode a path parameter (e.g. %c0%ae, %ff).
+  if (error instanceof URIError)
+    return new HttpProblem(
+      400,
+      'malformed-path',
+      'Malformed path',
+      'the path holds an invalid percent-encoding',
+    );
   if (error instanceof InvalidCursorError)
     return new HttpProblem(400, 'invalid-cursor', 'Invalid cursor', error.message);
   const bodyError = error as { type?: string; status?: number; message?: string };

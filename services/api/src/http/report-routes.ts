@@ -5,7 +5,8 @@ import { countWithMetrics } from './count-routes.js';
 import { HttpProblem } from './problem.js';
 import { MAX_URL_LENGTH, queryInteger, queryString, reportId } from './params.js';
 
-const jsonBody = express.json({ limit: '16kb', strict: true, type: 'application/json' });
+// strict: false so a JSON string or number is "not an object" (400 invalid-body), not "malformed".
+const jsonBody = express.json({ limit: '16kb', strict: false, type: 'application/json' });
 
 function notFound(id: number): HttpProblem {
   return new HttpProblem(404, 'report-not-found', 'Report not found', `no report with id ${id}`);

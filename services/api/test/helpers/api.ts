@@ -11,6 +11,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 import type { Resolver, SocketFactory } from '../../src/fetch/fetch-page.js';
 import { fetchOptionsFactory } from '../../src/fetch/fetch-options.js';
 import { createApp } from '../../src/http/app.js';
+import { answerClientErrors } from '../../src/http/problem.js';
 import { createLogger } from '../../src/logger.js';
 import { createApiMetrics } from '../../src/metrics.js';
 import { ReportsStore } from '../../src/storage/reports-store.js';
@@ -55,6 +56,7 @@ export async function startApi(options: ApiOptions = {}): Promise<TestApi> {
     fetchOptions: fetchOptionsFactory(config, options),
   });
   const server: Server = createServer(app);
+  answerClientErrors(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 

@@ -3,6 +3,7 @@
  * on 127.0.0.1 that the test starts. Every response is checked against the OpenAPI
  * document by the client in helpers/api.ts.
  */
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApi, type TestApi } from '../helpers/api.js';
 import { html, redirect, startFixtureServer, type FixtureServer } from '../helpers/fixture-server.js';
@@ -181,6 +182,7 @@ describe('reports', () => {
   it.each([
     ['malformed JSON', '{"url": ', 'application/json', 400],
     ['a JSON array', '[]', 'application/json', 400],
+    ['a JSON string', '"http://a.test/"', 'application/json', 400],
     ['a missing url', '{}', 'application/json', 400],
     ['a url that is not a string', '{"url": 5}', 'application/json', 400],
     ['an unknown property', '{"url": "http://a.test/", "admin": true}', 'application/json', 400],
@@ -219,6 +221,39 @@ describe('reports', () => {
     [`cursor=${Buffer.from('{"before":"x"}').toString('base64url')}`, 400],
   ])('answers ?%s with 400', async (query, status) => {
     expect((await api.call('GET', `${REPORTS}?${query}`, REPORTS)).status).toBe(status);
+  });
+});
+
+describe('paths and requests that cannot be decoded', () => {
+  async function raw(line: string): Promise<{ status: number; body: { type: string } }> {
+    const { port } = new URL(api.url);
+    const text = await new Promise<string>((resolve) => {
+      const socket = connect(Number(port), '127.0.0.1');
+      const chunks: Buffer[] = [];
+      socket.on('data', (c: Buffer) => chunks.push(c));
+      socket.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      socket.end(Buffer.from(`${line}\r\nHost: x\r\nConnection: close\r\n\r\n`, 'utf8'));
+    });
+    const [head = '', body = ''] = text.split('\r\n\r\n');
+    expect(head).toMatch(/content-type: application\/problem\+json/i);
+    return { status: Number(head.split(' ')[1]), body: JSON.parse(body) as { type: string } };
+  }
+
+  it.each(['%ff%fe', '%c0%ae%c0%ae', '%e0%a4%a'])(
+    'answers /api/v1/reports/%s with 400 malformed-path',
+    async (id) => {
+      const r = await raw(`GET /api/v1/reports/${id} HTTP/1.1`);
+      expect(r).toMatchObject({ status: 400, body: { type: 'urn:stagecraft:problem:malformed-path' } });
+    },
+  );
+
+  it.each([
+    ['an unknown method', 'BREW /api/v1/reports HTTP/1.1'],
+    ['raw UTF-8 in the path', 'GET /api/v1/reports/\u0661 HTTP/1.1'],
+    ['a broken request line', 'GET'],
+  ])('answers %s with a 400 problem document', async (_name, line) => {
+    const r = await raw(line);
+    expect(r).toMatchObject({ status: 400, body: { type: 'urn:stagecraft:problem:bad-request' } });
   });
 });
 

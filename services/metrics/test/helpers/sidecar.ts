@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config.js';
 import { createOpsApp } from '../../src/ops-app.js';
+import { answerClientErrors } from '../../src/problem.js';
 import { createProxyApp } from '../../src/proxy-app.js';
 import { createRedMetrics, type RedMetrics } from '../../src/red-metrics.js';
 import { RouteLabels } from '../../src/route-labels.js';
@@ -30,6 +31,8 @@ export async function startSidecar(upstream: string, env: Record<string, string>
     createProxyApp({ config, metrics, labels, logger: pino({ level: 'silent' }) }),
   );
   const opsServer = createServer(createOpsApp(metrics, () => false));
+  answerClientErrors(proxyServer);
+  answerClientErrors(opsServer);
   const [proxyUrl, metricsUrl] = await Promise.all([listen(proxyServer), listen(opsServer)]);
   return {
     proxyUrl,

@@ -1,0 +1,198 @@
+/**
+ * The production stack on a single-node Docker Swarm (docker-stack.yml), for real:
+ * deploy, every service converges to its replica count, requests flow through the
+ * gateway (host-mode port 18084, reached on 127.0.0.1), a rolling update of the
+ * API image under bounded steady load loses no request, a rollback likewise, then
+ * the stack is removed and, if this test created the swarm, the swarm is left.
+ * A machine that is already a swarm manager is used as it is and left in it.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { poll } from './helpers/compose.js';
+import { REPO_ROOT, docker, requireDocker, run } from './helpers/docker.js';
+import { call, percentile, steadyLoad } from './helpers/load.js';
+
+const STACK = 'stagecraft-e2e-swarm';
+const PORT = 18084;
+const gateway = `http://127.0.0.1:${PORT}`;
+const NEXT_TAG = 'e2e-next';
+const env = { GATEWAY_PORT: String(PORT), API_REPLICAS: '3' };
+const expectedReplicas: Record<string, number> = { api: 3, sidecar: 2, gateway: 1, prometheus: 1 };
+
+let createdSwarm = false;
+
+function serviceImage(service: string): string {
+  return docker(
+    'service',
+    'inspect',
+    `${STACK}_${service}`,
+    '--format',
+    '{{.Spec.TaskTemplate.ContainerSpec.Image}}',
+  );
+}
+
+/** Running tasks of a service, by the image they run. */
+function runningTasks(service: string): string[] {
+  return docker(
+    'service',
+    'ps',
+    `${STACK}_${service}`,
+    '--filter',
+    'desired-state=running',
+    '--format',
+    '{{.CurrentState}}|{{.Image}}',
+  )
+    .split('\n')
+    .filter((line) => line.startsWith('Running'))
+    .map((line) => line.split('|')[1]!);
+}
+
+async function converged(): Promise<true | undefined> {
+  for (const [service, replicas] of Object.entries(expectedReplicas)) {
+    const tasks = runningTasks(service);
+    if (tasks.length !== replicas) return undefined;
+  }
+  const health = await call(`${gateway}/readyz`, { timeoutMs: 2_000 });
+  return health.status === 200 ? true : undefined;
+}
+
+/** Runs `docker service <args>` (waiting for it to finish) while steady load goes through the gateway. */
+async function underLoad(what: string, ...args: string[]) {
+  const load = steadyLoad({
+    url: `${gateway}/api/v1/reports?limit=1`,
+    ratePerSecond: 100,
+    seconds: 45,
+    maxInFlight: 256,
+  });
+  const started = Date.now();
+  await new Promise((resolve) => setTimeout(resolve, 2_000));
+  const result = run('docker', ['service', ...args]);
+  const took = (Date.now() - started - 2_000) / 1000;
+  const { outcomes, shed } = await load;
+  const ms = outcomes.map((o) => o.ms);
+  const failed = outcomes.filter((o) => o.status !== 200);
+  console.log(
+    `${what}: done in ${took.toFixed(1)} s under load; ${outcomes.length} requests, ${failed.length} failed, shed ${shed}, p50 ${percentile(ms, 50).toFixed(1)} ms, p99 ${percentile(ms, 99).toFixed(1)} ms`,
+  );
+  expect(result.status, result.stderr).toBe(0);
+  expect(took).toBeLessThan(40); // the load outlasted the update
+  expect(shed).toBe(0);
+  expect(
+    failed.slice(0, 5).map((o) => o.status ?? o.error),
+    `${failed.length} failed requests`,
+  ).toEqual([]);
+  expect(outcomes).toHaveLength(4_500);
+}
+
+beforeAll(async () => {
+  requireDocker();
+  const state = docker('info', '--format', '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}');
+  if (state.startsWith('inactive')) {
+    docker('swarm', 'init', '--advertise-addr', '127.0.0.1');
+    createdSwarm = true;
+  } else if (state !== 'active true') {
+    throw new Error(
+      `this machine is in a swarm but not a manager (${state}); the Swarm test needs a manager`,
+    );
+  }
+  const node = docker('info', '--format', '{{.Swarm.NodeID}}');
+  docker('node', 'update', '--label-add', 'stagecraft.data=true', node);
+  // The images the stack runs, from the production Compose file (cached after the other tests).
+  const built = run(
+    'docker',
+    ['compose', '-f', 'docker-compose.prod.yml', 'build', 'api', 'sidecar', 'gateway'],
+    {
+      env: {
+        STAGECRAFT_CA_BUNDLE: process.env.STAGECRAFT_CA_BUNDLE ?? '/etc/ssl/certs/ca-certificates.crt',
+      },
+    },
+  );
+  expect(built.status, built.stderr.slice(-3000)).toBe(0);
+  run('docker', ['stack', 'rm', STACK]);
+  await poll('an earlier stack to be gone', async () =>
+    docker('network', 'ls', '--filter', `label=com.docker.stack.namespace=${STACK}`, '-q') === ''
+      ? true
+      : undefined,
+  );
+  const deployed = run(
+    'docker',
+    ['stack', 'deploy', '--detach=true', '--resolve-image', 'never', '-c', 'docker-stack.yml', STACK],
+    {
+      cwd: REPO_ROOT,
+      env,
+    },
+  );
+  expect(deployed.status, deployed.stderr).toBe(0);
+});
+
+afterAll(async () => {
+  run('docker', ['stack', 'rm', STACK]);
+  await poll(
+    'the stack to be removed',
+    async () =>
+      docker('ps', '-a', '--filter', `label=com.docker.stack.namespace=${STACK}`, '-q') === '' &&
+      docker('network', 'ls', '--filter', `label=com.docker.stack.namespace=${STACK}`, '-q') === ''
+        ? true
+        : undefined,
+    60_000,
+    500,
+  ).catch(() => undefined);
+  run('docker', ['image', 'rm', `stagecraft-api:${NEXT_TAG}`]);
+  for (const volume of ['api-data', 'prometheus-data']) run('docker', ['volume', 'rm', `${STACK}_${volume}`]);
+  if (createdSwarm) run('docker', ['swarm', 'leave', '--force']);
+});
+
+describe('the production stack on Docker Swarm', () => {
+  it('converges: every service at its replica count, healthy, serving through the gateway', async () => {
+    const started = Date.now();
+    await poll('every service at its replica count and the API ready', converged, 180_000, 1_000);
+    console.log(`swarm stack converged in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    const counted = await call(
+      `${gateway}/api/v1/count?base=${encodeURIComponent('http://swarm.invalid/')}`,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'text/html' },
+        body: '<a href="/in">x</a><a href="http://elsewhere.invalid/">y</a>',
+      },
+    );
+    expect(counted.status).toBe(200);
+    expect(JSON.parse(counted.body!)).toMatchObject({ internal: 1, external: 1 });
+    expect((await call(`${gateway}/api/v1/reports?limit=1`, {})).status).toBe(200);
+    expect((await call(`${gateway}/metrics`, {})).status).toBe(404);
+  });
+
+  it('rolls the API to a new image under steady load without a failed request', async () => {
+    const before = serviceImage('api');
+    // A new image: same code, new version label (a real new image id).
+    docker(
+      'build',
+      '-q',
+      '-f',
+      'services/api/Dockerfile',
+      '--build-arg',
+      `VERSION=${NEXT_TAG}`,
+      '-t',
+      `stagecraft-api:${NEXT_TAG}`,
+      '--secret',
+      `id=ca_bundle,src=${process.env.STAGECRAFT_CA_BUNDLE ?? '/etc/ssl/certs/ca-certificates.crt'}`,
+      REPO_ROOT,
+    );
+    await underLoad(
+      'rolling update',
+      'update',
+      '--detach=false',
+      '--quiet',
+      '--image',
+      `stagecraft-api:${NEXT_TAG}`,
+      `${STACK}_api`,
+    );
+    expect(serviceImage('api')).toBe(`stagecraft-api:${NEXT_TAG}`);
+    expect(runningTasks('api')).toEqual(Array(3).fill(`stagecraft-api:${NEXT_TAG}`));
+    expect(before).not.toBe(serviceImage('api'));
+  });
+
+  it('rolls back to the previous image under steady load without a failed request', async () => {
+    await underLoad('rollback', 'rollback', '--detach=false', '--quiet', `${STACK}_api`);
+    expect(serviceImage('api')).toBe('stagecraft-api:latest');
+    expect(runningTasks('api')).toEqual(Array(3).fill('stagecraft-api:latest'));
+  });
+});
