@@ -15,6 +15,8 @@ import { compose, composeEnv, mustCompose, poll, type ComposeProject } from './h
 import {
   REPO_ROOT,
   docker,
+  dockerAsync,
+  runAsync,
   publishedPort,
   requireDocker,
   run,
@@ -101,12 +103,12 @@ describe('the production stack under faults', () => {
       const started = Date.now();
       restarts.push(`SIGTERM to ${id.slice(0, 12)} at ${((started - loadStarted) / 1000).toFixed(1)} s`);
       // SIGTERM, then start again: the replica fails readiness, drains, exits 0, comes back.
-      docker('restart', '--time', '15', id);
+      await dockerAsync('restart', '--time', '15', id);
       const healthyAfter = await waitHealthy(id, 60_000);
       restarts.push(
         `${id.slice(0, 12)} back and healthy ${((Date.now() - started) / 1000).toFixed(1)} s after SIGTERM (${healthyAfter} ms from start)`,
       );
-      expect(run('docker', ['logs', id]).stdout).toContain('shutdown complete');
+      expect((await runAsync('docker', ['logs', id])).stdout).toContain('shutdown complete');
       await new Promise((resolve) => setTimeout(resolve, 3_000));
     }
     const { outcomes, shed } = await load;
@@ -141,7 +143,7 @@ describe('the production stack under faults', () => {
     });
     await poll('40 reports written', async () => (confirmed.length >= 40 ? true : undefined), 30_000, 50);
     const replicas = serviceContainers('api');
-    for (const id of replicas) docker('kill', '--signal', 'KILL', id);
+    await Promise.all(replicas.map((id) => dockerAsync('kill', '--signal', 'KILL', id)));
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     stop = true;
     await Promise.all(writers);
@@ -180,11 +182,11 @@ describe('the production stack under faults', () => {
       timeoutMs: 10_000,
     });
     await new Promise((resolve) => setTimeout(resolve, 2_000));
-    docker('kill', '--signal', 'KILL', sidecar!);
+    await dockerAsync('kill', '--signal', 'KILL', sidecar!);
     const killedAt = Date.now();
     // Gone for four seconds, then started again; the gateway is not told anything.
     await new Promise((resolve) => setTimeout(resolve, 4_000));
-    docker('start', sidecar!);
+    await dockerAsync('start', sidecar!);
     await waitHealthy(sidecar!, 60_000);
     const backAfter = Date.now() - killedAt;
     const { outcomes } = await load;

@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { poll } from './helpers/compose.js';
-import { REPO_ROOT, docker, requireDocker, run } from './helpers/docker.js';
+import { REPO_ROOT, docker, requireDocker, run, runAsync } from './helpers/docker.js';
 import { call, percentile, steadyLoad } from './helpers/load.js';
 
 const STACK = 'stagecraft-e2e-swarm';
@@ -65,7 +65,7 @@ async function underLoad(what: string, ...args: string[]) {
   });
   const started = Date.now();
   await new Promise((resolve) => setTimeout(resolve, 2_000));
-  const result = run('docker', ['service', ...args]);
+  const result = await runAsync('docker', ['service', ...args]);
   const took = (Date.now() - started - 2_000) / 1000;
   const { outcomes, shed } = await load;
   const ms = outcomes.map((o) => o.ms);

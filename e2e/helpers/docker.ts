@@ -3,7 +3,7 @@
  * fails. A missing engine fails the calling test with a clear message; it never
  * turns into a skip.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +33,41 @@ export function run(
   // Test runners inside builds colour their output; assertions read plain text.
   const plain = (text: string) => text.replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g'), '');
   return { status: result.status ?? -1, stdout: plain(result.stdout), stderr: plain(result.stderr) };
+}
+
+/**
+ * Like run(), without blocking the event loop: for commands issued while a load
+ * generator in this process is sending requests (a blocked loop would show up as
+ * server latency).
+ */
+export function runAsync(
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string> } = {},
+): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      cwd: options.cwd ?? REPO_ROOT,
+      env: { ...process.env, DOCKER_BUILDKIT: '1', ...options.env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ status: code ?? -1, stdout, stderr }));
+  });
+}
+
+/** docker without blocking the event loop; throws with its output unless it exits 0. */
+export async function dockerAsync(...args: string[]): Promise<string> {
+  const result = await runAsync('docker', args);
+  if (result.status !== 0) {
+    throw new Error(
+      `docker ${args.join(' ')} exited ${result.status}\n${result.stdout.slice(-4000)}\n${result.stderr.slice(-4000)}`,
+    );
+  }
+  return result.stdout.trim();
 }
 
 /** Runs docker and throws with its output unless it exits 0. */
@@ -100,7 +135,7 @@ export function mustBuild(options: Parameters<typeof build>[0]): string {
 export async function waitHealthy(container: string, timeoutMs = 60_000): Promise<number> {
   const started = Date.now();
   for (;;) {
-    const status = docker(
+    const status = await dockerAsync(
       'inspect',
       container,
       '--format',
@@ -109,7 +144,7 @@ export async function waitHealthy(container: string, timeoutMs = 60_000): Promis
     if (status.endsWith('healthy') && !status.endsWith('unhealthy')) return Date.now() - started;
     if (status.startsWith('exited') || status.endsWith('unhealthy')) {
       throw new Error(
-        `${container} is ${status}:\n${run('docker', ['logs', '--tail', '50', container]).stdout}`,
+        `${container} is ${status}:\n${(await runAsync('docker', ['logs', '--tail', '50', container])).stdout}`,
       );
     }
     if (Date.now() - started > timeoutMs)
