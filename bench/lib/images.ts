@@ -1,0 +1,123 @@
+/**
+ * Images and builds: each production image's size, its base and the app's own
+ * layers; the API built three ways (builder pattern, naive single stage,
+ * multi-stage) with what each leaves on disk; cold build, rebuild after a .ts
+ * change and after a package.json change, on a private copy of the repository.
+ */
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CA_SECRET, ROOT, docker, log, median, sh, timed } from './exec.js';
+
+const MB = 1e6;
+const TAG = 'stagecraft-bench';
+
+export interface ImageFigures {
+  production: Record<string, { sizeMb: number; baseMb: number; appMb: number; base: string }>;
+  api: {
+    multiStageMb: number;
+    naiveMb: number;
+    builder: { runtimeMb: number; buildImageMb: number; artefactsMb: number; leftBehindMb: number };
+  };
+  buildSeconds: { cold: number; tsChange: number; packageJsonChange: number; runs: number };
+  baseImagesAreStandIns: boolean;
+}
+
+const size = (image: string) => Number(docker('image', 'inspect', image, '--format', '{{.Size}}')) / MB;
+
+function baseOf(dockerfile: string): string {
+  // The image the final (production) stage starts FROM, with ARG defaults applied.
+  const text = readFileSync(join(ROOT, dockerfile), 'utf8');
+  const args = Object.fromEntries([...text.matchAll(/^ARG (\w+)=(\S+)/gm)].map((m) => [m[1]!, m[2]!]));
+  const froms = [...text.matchAll(/^FROM (\S+)/gm)].map((m) =>
+    m[1]!.replace(/\$\{(\w+)\}/g, (_, k: string) => args[k] ?? ''),
+  );
+  return froms.at(-1)!;
+}
+
+function copyOfRepository(): string {
+  const copy = mkdtempSync(join(tmpdir(), 'stagecraft-bench-'));
+  for (const file of sh('git', ['ls-files', '-z']).split('\0').filter(Boolean))
+    cpSync(join(ROOT, file), join(copy, file), { recursive: true });
+  return copy;
+}
+
+function duMb(path: string): number {
+  return Number(sh('du', ['-sb', path]).split('\t')[0]) / MB;
+}
+
+export function measureImages(quick: boolean): ImageFigures {
+  const runs = quick ? 1 : 3;
+  const context = copyOfRepository();
+  try {
+    const build = (dockerfile: string, tag: string, target: string[] = []) =>
+      timed('docker', ['build', '-q', ...CA_SECRET, ...target, '-f', dockerfile, '-t', tag, '.'], {
+        cwd: context,
+      });
+
+    log('images: the other two ways (builder pattern, naive single stage)');
+    const artefacts = join(context, '.builder-out');
+    sh('bash', [
+      join(ROOT, 'bench/builder/build.sh'),
+      context,
+      artefacts,
+      `${TAG}/api-builder`,
+      ...CA_SECRET,
+    ]);
+    build('bench/naive/api.Dockerfile', `${TAG}/api:naive`);
+    const builder = {
+      runtimeMb: size(`${TAG}/api-builder-runtime`),
+      buildImageMb: size(`${TAG}/api-builder-build`),
+      artefactsMb: duMb(artefacts),
+      leftBehindMb: 0,
+    };
+    builder.leftBehindMb = builder.buildImageMb + builder.artefactsMb;
+
+    log(`images: builds of the API's production target (${runs} run${runs > 1 ? 's' : ''} each)`);
+    const main = join(context, 'services/api/src/main.ts');
+    const pkg = join(context, 'services/api/package.json');
+    const cold: number[] = [];
+    const ts: number[] = [];
+    const pj: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      docker('builder', 'prune', '--all', '--force'); // no layer cache and no npm cache mount
+      cold.push(build('services/api/Dockerfile', `${TAG}/api:production`));
+      writeFileSync(main, readFileSync(main, 'utf8') + `\n// bench edit ${Date.now()}\n`);
+      ts.push(build('services/api/Dockerfile', `${TAG}/api:production`));
+      const manifest = JSON.parse(readFileSync(pkg, 'utf8')) as Record<string, unknown>;
+      manifest.description = `bench edit ${Date.now()}`;
+      writeFileSync(pkg, JSON.stringify(manifest, null, 2) + '\n');
+      pj.push(build('services/api/Dockerfile', `${TAG}/api:production`));
+    }
+
+    log('images: production images of every service');
+    const services: [string, string][] = [
+      ['api', 'services/api/Dockerfile'],
+      ['metrics', 'services/metrics/Dockerfile'],
+      ['gateway', 'nginx/Dockerfile'],
+    ];
+    const production: ImageFigures['production'] = {};
+    for (const [name, dockerfile] of services) {
+      build(dockerfile, `${TAG}/${name}:production`);
+      const base = baseOf(dockerfile);
+      const sizeMb = size(`${TAG}/${name}:production`);
+      const baseMb = size(base);
+      production[name] = { sizeMb, baseMb, appMb: sizeMb - baseMb, base };
+    }
+    const standIn = docker(
+      'image',
+      'inspect',
+      baseOf('services/api/Dockerfile'),
+      '--format',
+      '{{index .Config.Labels "dev.stagecraft.stand-in"}}',
+    );
+    return {
+      production,
+      api: { multiStageMb: production.api!.sizeMb, naiveMb: size(`${TAG}/api:naive`), builder },
+      buildSeconds: { cold: median(cold), tsChange: median(ts), packageJsonChange: median(pj), runs },
+      baseImagesAreStandIns: standIn === 'true',
+    };
+  } finally {
+    rmSync(context, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * The request paths: the same endpoints over four paths (API direct, sidecar to
+ * API, gateway to API, gateway to sidecar to API), autocannon on 127.0.0.1 with
+ * the same connections and duration for each, rounds alternating between paths
+ * so machine noise hits all alike; medians over rounds.
+ */
+import autocannon from 'autocannon';
+import { log, median } from './exec.js';
+import { PORTS } from './stack.js';
+
+export const PATHS = {
+  'API direct': PORTS.api,
+  'sidecar -> API': PORTS.sidecar,
+  'gateway -> API': PORTS.gatewayToApi,
+  'gateway -> sidecar -> API': PORTS.gatewayToSidecar,
+} as const;
+export type PathName = keyof typeof PATHS;
+
+export interface LoadFigures {
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+  non2xx: number;
+}
+
+const CONNECTIONS = 32;
+const PAGE =
+  '<html><body>' +
+  '<p><a href="/internal/x">in</a> <a href="https://elsewhere.example/y">out</a></p>'.repeat(1_230) +
+  '</body></html>';
+
+export const ENDPOINTS = {
+  'GET /healthz': { path: '/healthz', method: 'GET' as const, body: undefined },
+  'POST /api/v1/count (100 KB)': {
+    path: `/api/v1/count?base=${encodeURIComponent('http://bench.invalid/')}`,
+    method: 'POST' as const,
+    body: PAGE,
+  },
+};
+export type EndpointName = keyof typeof ENDPOINTS;
+
+async function once(port: number, endpoint: EndpointName, seconds: number): Promise<LoadFigures> {
+  const { path, method, body } = ENDPOINTS[endpoint];
+  const result = await autocannon({
+    url: `http://127.0.0.1:${port}${path}`,
+    method,
+    body,
+    headers: body ? { 'content-type': 'text/html' } : {},
+    connections: CONNECTIONS,
+    duration: seconds,
+  });
+  return {
+    rps: result.requests.average,
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+  };
+}
+
+export async function measurePaths(quick: boolean): Promise<{
+  connections: number;
+  seconds: number;
+  rounds: number;
+  pageBytes: number;
+  results: Record<EndpointName, Record<PathName, LoadFigures>>;
+}> {
+  const rounds = quick ? 1 : 3;
+  const seconds = quick ? 3 : 8;
+  const results = {} as Record<EndpointName, Record<PathName, LoadFigures>>;
+  for (const endpoint of Object.keys(ENDPOINTS) as EndpointName[]) {
+    const samples = {} as Record<PathName, LoadFigures[]>;
+    // Warm-up: JIT, keep-alive pools, nginx upstream connections.
+    for (const port of Object.values(PATHS)) await once(port, endpoint, 1);
+    for (let round = 0; round < rounds; round++) {
+      for (const [name, port] of Object.entries(PATHS) as [PathName, number][]) {
+        (samples[name] ??= []).push(await once(port, endpoint, seconds));
+      }
+    }
+    results[endpoint] = Object.fromEntries(
+      Object.entries(samples).map(([name, list]) => [
+        name,
+        {
+          rps: median(list.map((f) => f.rps)),
+          p50Ms: median(list.map((f) => f.p50Ms)),
+          p99Ms: median(list.map((f) => f.p99Ms)),
+          errors: list.reduce((n, f) => n + f.errors, 0),
+          non2xx: list.reduce((n, f) => n + f.non2xx, 0),
+        },
+      ]),
+    ) as Record<PathName, LoadFigures>;
+    for (const [name, f] of Object.entries(results[endpoint]))
+      log(`paths: ${endpoint} via ${name}: ${f.rps.toFixed(0)} rps, p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms`);
+  }
+  return { connections: CONNECTIONS, seconds, rounds, pageBytes: Buffer.byteLength(PAGE), results };
+}

@@ -1,0 +1,237 @@
+/** Turns the figures into goals (met or not), a Markdown report, an SVG chart and the README's table. */
+import type { CountingFigures } from './counting.js';
+import type { DevLoopFigures } from './dev-loop.js';
+import type { ImageFigures } from './images.js';
+import type { EndpointName, LoadFigures, PathName } from './paths.js';
+import type { StartupFigures } from './stack.js';
+
+export interface Results {
+  date: string;
+  quick: boolean;
+  machine: { cpus: number; cpu: string; memoryGb: number; engine: string; compose: string; node: string };
+  images: ImageFigures;
+  counting: CountingFigures;
+  startup: StartupFigures;
+  memoryMb: { idle: Record<string, number>; underLoad: Record<string, number> };
+  paths: {
+    connections: number;
+    seconds: number;
+    rounds: number;
+    pageBytes: number;
+    results: Record<EndpointName, Record<PathName, LoadFigures>>;
+  };
+  devLoop: DevLoopFigures;
+}
+
+export interface Goal {
+  goal: string;
+  figure: string;
+  met: boolean;
+}
+
+const f1 = (n: number) => n.toFixed(1);
+const pct = (n: number) => `${(n * 100).toFixed(0)}%`;
+
+export function goals(r: Results): Goal[] {
+  const api = r.images.production.api!;
+  const b = r.images.api.builder;
+  const out: Goal[] = [
+    { goal: 'API app layers under 25 MB', figure: `${f1(api.appMb)} MB`, met: api.appMb < 25 },
+    {
+      goal: 'production image under 35% of the naive image',
+      figure: `${f1(api.sizeMb)} of ${f1(r.images.api.naiveMb)} MB (${pct(api.sizeMb / r.images.api.naiveMb)})`,
+      met: api.sizeMb / r.images.api.naiveMb < 0.35,
+    },
+    {
+      goal: "production image under 60% of the builder pattern's runtime image plus what it leaves behind",
+      figure: `${f1(api.sizeMb)} of ${f1(b.runtimeMb + b.leftBehindMb)} MB (${pct(api.sizeMb / (b.runtimeMb + b.leftBehindMb))})`,
+      met: api.sizeMb / (b.runtimeMb + b.leftBehindMb) < 0.6,
+    },
+    {
+      goal: 'rebuild after a .ts change under 20% of the cold build',
+      figure: `${f1(r.images.buildSeconds.tsChange)} of ${f1(r.images.buildSeconds.cold)} s (${pct(r.images.buildSeconds.tsChange / r.images.buildSeconds.cold)})`,
+      met: r.images.buildSeconds.tsChange / r.images.buildSeconds.cold < 0.2,
+    },
+    {
+      goal: 'save-to-response under 1.5 s (median)',
+      figure: `${(r.devLoop.medianMs / 1000).toFixed(2)} s over ${r.devLoop.edits} edits`,
+      met: r.devLoop.medianMs < 1500,
+    },
+  ];
+  for (const [endpoint, paths] of Object.entries(r.paths.results)) {
+    const direct = paths['API direct'];
+    const full = paths['gateway -> sidecar -> API'];
+    const sidecar = paths['sidecar -> API'];
+    out.push({
+      goal: `${endpoint}: full gateway path keeps at least 50% of direct throughput`,
+      figure: `${full.rps.toFixed(0)} of ${direct.rps.toFixed(0)} rps (${pct(full.rps / direct.rps)})`,
+      met: full.rps / direct.rps >= 0.5,
+    });
+    out.push({
+      goal: `${endpoint}: the sidecar hop adds under 1 ms at p50`,
+      figure: `${direct.p50Ms} -> ${sidecar.p50Ms} ms (+${f1(sidecar.p50Ms - direct.p50Ms)})`,
+      met: sidecar.p50Ms - direct.p50Ms < 1,
+    });
+  }
+  out.push(
+    {
+      goal: 'production stack healthy under 10 s from `up -d`',
+      figure: `${f1(r.startup.upToHealthySeconds)} s`,
+      met: r.startup.upToHealthySeconds < 10,
+    },
+    {
+      goal: 'idle memory: API under 80 MB',
+      figure: `${f1(r.memoryMb.idle.api ?? NaN)} MB`,
+      met: (r.memoryMb.idle.api ?? Infinity) < 80,
+    },
+    {
+      goal: 'idle memory: sidecar under 60 MB',
+      figure: `${f1(r.memoryMb.idle.sidecar ?? NaN)} MB`,
+      met: (r.memoryMb.idle.sidecar ?? Infinity) < 60,
+    },
+  );
+  return out;
+}
+
+export function goalsTable(list: Goal[]): string {
+  const rows = list.map((g) => `| ${g.goal} | ${g.figure} | ${g.met ? 'met' : '**not met**'} |`);
+  return ['| goal | measured | |', '| --- | --- | --- |', ...rows].join('\n');
+}
+
+function bars(
+  title: string,
+  x: number,
+  y: number,
+  items: { label: string; value: number; note: string }[],
+  max: number,
+): string {
+  const width = 300;
+  const parts = [`<text x="${x}" y="${y}" font-weight="bold">${title}</text>`];
+  items.forEach((item, i) => {
+    const top = y + 14 + i * 26;
+    const w = Math.max(1, (item.value / max) * width);
+    parts.push(
+      `<text x="${x}" y="${top + 14}">${item.label}</text>`,
+      `<rect x="${x + 190}" y="${top}" width="${w.toFixed(1)}" height="18" fill="#3b82f6"/>`,
+      `<text x="${x + 196 + w}" y="${top + 14}">${item.note}</text>`,
+    );
+  });
+  return parts.join('\n');
+}
+
+export function chart(r: Results): string {
+  const api = r.images.production.api!;
+  const b = r.images.api.builder;
+  const sizes = [
+    { label: 'naive single stage', value: r.images.api.naiveMb, note: `${f1(r.images.api.naiveMb)} MB` },
+    {
+      label: 'builder pattern + leftovers',
+      value: b.runtimeMb + b.leftBehindMb,
+      note: `${f1(b.runtimeMb)} + ${f1(b.leftBehindMb)} MB`,
+    },
+    { label: 'multi-stage production', value: api.sizeMb, note: `${f1(api.sizeMb)} MB` },
+  ];
+  const maxSize = Math.max(...sizes.map((s) => s.value));
+  const panels = [bars('API image: size on disk', 10, 20, sizes, maxSize * 1.35)];
+  let y = 20 + 14 + sizes.length * 26 + 30;
+  for (const [endpoint, paths] of Object.entries(r.paths.results)) {
+    const direct = paths['API direct'].rps;
+    const items = Object.entries(paths).map(([name, fig]) => ({
+      label: name,
+      value: fig.rps,
+      note: `${fig.rps.toFixed(0)} rps (${pct(fig.rps / direct)})`,
+    }));
+    panels.push(bars(`${endpoint}: requests/s by path`, 10, y, items, direct * 1.35));
+    y += 14 + items.length * 26 + 30;
+  }
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="640" height="${y}" font-family="sans-serif" font-size="12" fill="#111">`,
+    `<rect width="100%" height="100%" fill="#fff"/>`,
+    ...panels,
+    '</svg>',
+    '',
+  ].join('\n');
+}
+
+export function markdown(r: Results, list: Goal[]): string {
+  const m = r.machine;
+  const img = r.images;
+  const lines = [
+    `# Benchmark results${r.quick ? ' (quick run: fewer repetitions, shorter loads)' : ''}`,
+    '',
+    `Measured by \`npm run bench${r.quick ? ' -- --quick' : ''}\` on ${r.date.slice(0, 10)}: ${m.cpus} cores (${m.cpu}), ${m.memoryGb} GB memory, Docker Engine ${m.engine}, Compose ${m.compose}, Node ${m.node}.` +
+      ` Base images: ${img.baseImagesAreStandIns ? 'local stand-ins (standins/README.md), not the upstream images' : 'upstream'}.` +
+      ' Ratios are taken within this one run; figures are medians of repeated runs where stated.',
+    '',
+    '![chart](results/chart.svg)',
+    '',
+    '## Goals',
+    '',
+    goalsTable(list),
+    '',
+    '## Images',
+    '',
+    '| production image | size | base | base size | app layers |',
+    '| --- | --- | --- | --- | --- |',
+    ...Object.entries(img.production).map(
+      ([name, p]) =>
+        `| ${name} | ${f1(p.sizeMb)} MB | \`${p.base}\` | ${f1(p.baseMb)} MB | ${f1(p.appMb)} MB |`,
+    ),
+    '',
+    'The API built three ways:',
+    '',
+    '| way | image | left behind |',
+    '| --- | --- | --- |',
+    `| naive single stage (\`bench/naive/api.Dockerfile\`) | ${f1(img.api.naiveMb)} MB | nothing (everything ships) |`,
+    `| builder pattern (\`bench/builder/\`: build image, copy out, runtime image) | ${f1(img.api.builder.runtimeMb)} MB | build image ${f1(img.api.builder.buildImageMb)} MB + copied artefacts ${f1(img.api.builder.artefactsMb)} MB |`,
+    `| multi-stage \`production\` target | ${f1(img.api.multiStageMb)} MB | no image (intermediate stages live in the build cache) |`,
+    '',
+    `Builds of the API's production target (median of ${img.buildSeconds.runs}; cold = empty build cache, npm cache mount included): cold ${f1(img.buildSeconds.cold)} s, after a one-line \`.ts\` change ${f1(img.buildSeconds.tsChange)} s, after a \`package.json\` change ${f1(img.buildSeconds.packageJsonChange)} s.`,
+    '',
+    '## Request paths',
+    '',
+    `autocannon on 127.0.0.1, ${r.paths.connections} connections, ${r.paths.seconds} s per measurement, ${r.paths.rounds} round(s) alternating between paths (median), one API replica; the 100 KB page is ${r.paths.pageBytes} bytes. Gateway paths use benchmark-only servers without the per-client rate limit (bench/gateway/90-bench.conf). Every published port goes through Docker's port proxy.`,
+    '',
+    '| endpoint | path | requests/s | % of direct | p50 | p99 | errors / non-2xx |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  for (const [endpoint, paths] of Object.entries(r.paths.results)) {
+    const direct = paths['API direct'].rps;
+    for (const [name, fig] of Object.entries(paths))
+      lines.push(
+        `| ${endpoint} | ${name} | ${fig.rps.toFixed(0)} | ${pct(fig.rps / direct)} | ${fig.p50Ms} ms | ${fig.p99Ms} ms | ${fig.errors} / ${fig.non2xx} |`,
+      );
+  }
+  lines.push(
+    '',
+    '## Start-up and memory',
+    '',
+    `\`docker compose up -d\` (images built) to every health check healthy: ${f1(r.startup.upToHealthySeconds)} s (median of ${r.startup.runs}).`,
+    '',
+    '| container | start to healthy | memory idle | memory under load (peak) |',
+    '| --- | --- | --- | --- |',
+    ...Object.entries(r.startup.containerStartToHealthySeconds).map(
+      ([s, sec]) =>
+        `| ${s} | ${f1(sec)} s | ${f1(r.memoryMb.idle[s] ?? NaN)} MB | ${f1(r.memoryMb.underLoad[s] ?? NaN)} MB |`,
+    ),
+    '',
+    "Memory is what `docker stats` reports: the container's cgroup usage without page cache.",
+    '',
+    '## Development loop',
+    '',
+    `Save a \`.ts\` file in the bind mount to the first response through the dev gateway that shows it: median ${r.devLoop.medianMs.toFixed(0)} ms over ${r.devLoop.edits} edits (all: ${r.devLoop.allMs.join(', ')} ms).`,
+    '',
+    '## Counting',
+    '',
+    '| page | link counter | htmlparser2, same bytes |',
+    '| --- | --- | --- |',
+    ...r.counting.rows.map(
+      (row) =>
+        `| ${row.page} | ${row.counterMBps.toFixed(0)} MB/s | ${row.htmlparser2MBps.toFixed(0)} MB/s |`,
+    ),
+    '',
+    `Peak RSS growth counting the 50 MB page: ${f1(r.counting.rssGrowthMb)} MB.`,
+    '',
+  );
+  return lines.join('\n');
+}

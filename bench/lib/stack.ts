@@ -1,0 +1,126 @@
+/**
+ * The production stack (docker-compose.prod.yml plus bench/compose.bench.yml,
+ * its own project name and ports): time from `up -d` to all healthy, each
+ * container from start to healthy, memory idle and under load.
+ */
+import { CA_ENV, ROOT, docker, log, median, sh, shAsync, sleep } from './exec.js';
+
+export const PROJECT = 'stagecraft-bench';
+const FILES = ['-f', 'docker-compose.prod.yml', '-f', 'bench/compose.bench.yml'];
+export const PORTS = {
+  gateway: 18189,
+  api: 18190,
+  sidecar: 18191,
+  gatewayToApi: 18192,
+  gatewayToSidecar: 18193,
+};
+const ENV = {
+  ...CA_ENV,
+  GATEWAY_PORT: String(PORTS.gateway),
+  BENCH_API_PORT: String(PORTS.api),
+  BENCH_SIDECAR_PORT: String(PORTS.sidecar),
+  BENCH_GATEWAY_API_PORT: String(PORTS.gatewayToApi),
+  BENCH_GATEWAY_SIDECAR_PORT: String(PORTS.gatewayToSidecar),
+};
+
+export const compose = (...args: string[]) =>
+  sh('docker', ['compose', '-p', PROJECT, ...FILES, ...args], { cwd: ROOT, env: ENV });
+
+export interface StartupFigures {
+  upToHealthySeconds: number;
+  runs: number;
+  containerStartToHealthySeconds: Record<string, number>;
+}
+
+function containers(): Record<string, string> {
+  return Object.fromEntries(
+    compose('ps', '--format', '{{.Service}} {{.ID}}')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split(' ') as [string, string]),
+  );
+}
+
+/** Seconds from a container's start to its first passing health check. */
+function startToHealthy(id: string): number {
+  const state = JSON.parse(docker('inspect', id, '--format', '{{json .State}}')) as {
+    StartedAt: string;
+    Health?: { Log: { Start: string; End: string; ExitCode: number }[] };
+  };
+  const first = state.Health?.Log.find((entry) => entry.ExitCode === 0);
+  if (first === undefined) return NaN;
+  return (Date.parse(first.End) - Date.parse(state.StartedAt)) / 1000;
+}
+
+export function startStack(quick: boolean): StartupFigures {
+  compose('down', '-v', '--remove-orphans');
+  log('stack: building the production images');
+  compose('build');
+  const runs = quick ? 1 : 3;
+  const ups: number[] = [];
+  const perContainer: Record<string, number[]> = {};
+  for (let i = 0; i < runs; i++) {
+    compose('down', '-v', '--remove-orphans');
+    const started = performance.now();
+    compose('up', '-d', '--wait', '--wait-timeout', '120');
+    ups.push((performance.now() - started) / 1000);
+    for (const [service, id] of Object.entries(containers()))
+      (perContainer[service] ??= []).push(startToHealthy(id));
+    log(`stack: up to healthy in ${ups.at(-1)!.toFixed(1)} s`);
+  }
+  return {
+    upToHealthySeconds: median(ups),
+    runs,
+    containerStartToHealthySeconds: Object.fromEntries(
+      Object.entries(perContainer).map(([s, v]) => [s, median(v)]),
+    ),
+  };
+}
+
+export function stopStack(): void {
+  compose('down', '-v', '--remove-orphans');
+}
+
+/** Memory of each container as `docker stats` reports it (cgroup usage less page cache), MB. */
+export async function memoryNow(): Promise<Record<string, number>> {
+  const ids = containers();
+  const out = await shAsync('docker', [
+    'stats',
+    '--no-stream',
+    '--format',
+    '{{.ID}} {{.MemUsage}}',
+    ...Object.values(ids),
+  ]);
+  const byId = new Map(
+    out.split('\n').map((line) => {
+      const [id, usage] = [line.split(' ')[0]!, line.split(' ')[1]!];
+      const m = /^([\d.]+)([KMG]i?B)$/.exec(usage);
+      const unit =
+        { KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3, KB: 1e3, MB: 1e6, GB: 1e9 }[m?.[2] ?? 'MiB'] ?? 1;
+      return [id, m ? (Number(m[1]) * unit) / 1e6 : NaN];
+    }),
+  );
+  return Object.fromEntries(
+    Object.entries(ids).map(([service, id]) => [service, byId.get(id.slice(0, 12)) ?? NaN]),
+  );
+}
+
+/** Samples memory until stopped; returns the peak of each container. */
+export function sampleMemory(): { stop: () => Promise<Record<string, number>> } {
+  const peak: Record<string, number> = {};
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const now = await memoryNow().catch(() => ({}) as Record<string, number>);
+      for (const [service, mb] of Object.entries(now)) if (!(mb <= (peak[service] ?? 0))) peak[service] = mb;
+      await sleep(500);
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      return peak;
+    },
+  };
+}

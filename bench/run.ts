@@ -1,0 +1,85 @@
+/**
+ * `npm run bench [-- --quick]`: the whole stack measured side by side in one run.
+ * Writes bench/RESULTS.md, bench/results/bench.json and bench/results/chart.svg,
+ * and the goals table in the README (a quick run writes *.quick.* files instead
+ * and leaves the README alone). Not a test: it prints numbers.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { measureCounting } from './lib/counting.js';
+import { measureDevLoop } from './lib/dev-loop.js';
+import { ROOT, docker, log, sleep } from './lib/exec.js';
+import { measureImages } from './lib/images.js';
+import { measurePaths } from './lib/paths.js';
+import { chart, goals, goalsTable, markdown, type Results } from './lib/report.js';
+import { memoryNow, sampleMemory, startStack, stopStack } from './lib/stack.js';
+
+const quick = process.argv.includes('--quick');
+const started = performance.now();
+
+const machine = {
+  cpus: cpus().length,
+  cpu: cpus()[0]?.model ?? 'unknown',
+  memoryGb: Math.round(totalmem() / 2 ** 30),
+  engine: docker('version', '--format', '{{.Server.Version}}'),
+  compose: docker('compose', 'version', '--short'),
+  node: process.version,
+};
+log(`machine: ${JSON.stringify(machine)}${quick ? ' (quick run)' : ''}`);
+
+const images = measureImages(quick);
+const counting = measureCounting(quick);
+let results: Results;
+try {
+  const startup = startStack(quick);
+  await sleep(5_000);
+  const idle = await memoryNow();
+  const sampler = sampleMemory();
+  const paths = await measurePaths(quick);
+  const underLoad = await sampler.stop();
+  stopStack();
+  const devLoop = await measureDevLoop(quick);
+  results = {
+    date: new Date().toISOString(),
+    quick,
+    machine,
+    images,
+    counting,
+    startup,
+    memoryMb: { idle, underLoad },
+    paths,
+    devLoop,
+  };
+} finally {
+  stopStack();
+}
+
+const list = goals(results);
+const suffix = quick ? '.quick' : '';
+writeFileSync(
+  join(ROOT, `bench/results/bench${suffix}.json`),
+  JSON.stringify({ ...results, goals: list }, null, 2) + '\n',
+);
+writeFileSync(join(ROOT, `bench/results/chart${suffix}.svg`), chart(results));
+writeFileSync(
+  join(ROOT, `bench/RESULTS${suffix}.md`),
+  markdown(results, list).replace('results/chart.svg', `results/chart${suffix}.svg`),
+);
+if (!quick) {
+  const readme = join(ROOT, 'README.md');
+  const text = readFileSync(readme, 'utf8');
+  const start = '<!-- bench:start -->';
+  const end = '<!-- bench:end -->';
+  if (text.includes(start) && text.includes(end)) {
+    const table = `${start}\n\nLatest \`npm run bench\` (${results.date.slice(0, 10)}, ${machine.cpus} cores, Docker ${machine.engine}; details in [bench/RESULTS.md](bench/RESULTS.md)):\n\n${goalsTable(list)}\n\n${end}`;
+    writeFileSync(
+      readme,
+      text.slice(0, text.indexOf(start)) + table + text.slice(text.indexOf(end) + end.length),
+    );
+  }
+}
+for (const g of list) console.log(`${g.met ? 'met    ' : 'NOT MET'}  ${g.goal}: ${g.figure}`);
+log(
+  `done in ${((performance.now() - started) / 1000).toFixed(0)} s; wrote bench/RESULTS${suffix}.md and bench/results/bench${suffix}.json`,
+);
