@@ -5,6 +5,7 @@
  * so machine noise hits all alike; medians over rounds.
  */
 import autocannon from 'autocannon';
+import { fixedRate } from '../../services/metrics/bench/fixed-rate.js';
 import { log, median } from './exec.js';
 import { PORTS } from './stack.js';
 
@@ -17,11 +18,15 @@ export const PATHS = {
 export type PathName = keyof typeof PATHS;
 
 export interface LoadFigures {
+  /** At saturation: 32 connections as fast as they go. */
   rps: number;
   p50Ms: number;
   p99Ms: number;
   errors: number;
   non2xx: number;
+  /** At a fixed rate well below saturation: a request's own latency, no queueing. */
+  pacedP50Ms: number;
+  pacedP99Ms: number;
 }
 
 const CONNECTIONS = 32;
@@ -31,17 +36,25 @@ const PAGE =
   '</body></html>';
 
 export const ENDPOINTS = {
-  'GET /healthz': { path: '/healthz', method: 'GET' as const, body: undefined },
+  'GET /healthz': { path: '/healthz', method: 'GET' as const, body: undefined, rate: 200 },
   'POST /api/v1/count (100 KB)': {
     path: `/api/v1/count?base=${encodeURIComponent('http://bench.invalid/')}`,
     method: 'POST' as const,
     body: PAGE,
+    rate: 40,
   },
 };
 export type EndpointName = keyof typeof ENDPOINTS;
 
 async function once(port: number, endpoint: EndpointName, seconds: number): Promise<LoadFigures> {
-  const { path, method, body } = ENDPOINTS[endpoint];
+  const { path, method, body, rate } = ENDPOINTS[endpoint];
+  const paced = await fixedRate(`http://127.0.0.1:${port}${path}`, {
+    rate,
+    seconds,
+    method,
+    body,
+    contentType: body ? 'text/html' : undefined,
+  });
   const result = await autocannon({
     url: `http://127.0.0.1:${port}${path}`,
     method,
@@ -54,8 +67,10 @@ async function once(port: number, endpoint: EndpointName, seconds: number): Prom
     rps: result.requests.average,
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
-    errors: result.errors + result.timeouts,
+    errors: result.errors + result.timeouts + paced.errors,
     non2xx: result.non2xx,
+    pacedP50Ms: paced.p50Ms,
+    pacedP99Ms: paced.p99Ms,
   };
 }
 
@@ -72,7 +87,15 @@ export async function measurePaths(quick: boolean): Promise<{
   for (const endpoint of Object.keys(ENDPOINTS) as EndpointName[]) {
     const samples = {} as Record<PathName, LoadFigures[]>;
     // Warm-up: JIT, keep-alive pools, nginx upstream connections.
-    for (const port of Object.values(PATHS)) await once(port, endpoint, 1);
+    for (const port of Object.values(PATHS))
+      await autocannon({
+        url: `http://127.0.0.1:${port}${ENDPOINTS[endpoint].path}`,
+        method: ENDPOINTS[endpoint].method,
+        body: ENDPOINTS[endpoint].body,
+        headers: ENDPOINTS[endpoint].body ? { 'content-type': 'text/html' } : {},
+        connections: 8,
+        duration: 1,
+      });
     for (let round = 0; round < rounds; round++) {
       for (const [name, port] of Object.entries(PATHS) as [PathName, number][]) {
         (samples[name] ??= []).push(await once(port, endpoint, seconds));
@@ -87,11 +110,15 @@ export async function measurePaths(quick: boolean): Promise<{
           p99Ms: median(list.map((f) => f.p99Ms)),
           errors: list.reduce((n, f) => n + f.errors, 0),
           non2xx: list.reduce((n, f) => n + f.non2xx, 0),
+          pacedP50Ms: median(list.map((f) => f.pacedP50Ms)),
+          pacedP99Ms: median(list.map((f) => f.pacedP99Ms)),
         },
       ]),
     ) as Record<PathName, LoadFigures>;
     for (const [name, f] of Object.entries(results[endpoint]))
-      log(`paths: ${endpoint} via ${name}: ${f.rps.toFixed(0)} rps, p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms`);
+      log(
+        `paths: ${endpoint} via ${name}: ${f.rps.toFixed(0)} rps (p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms); at ${ENDPOINTS[endpoint as EndpointName].rate}/s p50 ${f.pacedP50Ms.toFixed(2)} ms, p99 ${f.pacedP99Ms.toFixed(2)} ms`,
+      );
   }
   return { connections: CONNECTIONS, seconds, rounds, pageBytes: Buffer.byteLength(PAGE), results };
 }

@@ -67,10 +67,11 @@ export function goals(r: Results): Goal[] {
       figure: `${full.rps.toFixed(0)} of ${direct.rps.toFixed(0)} rps (${pct(full.rps / direct.rps)})`,
       met: full.rps / direct.rps >= 0.5,
     });
+    const added = sidecar.pacedP50Ms - direct.pacedP50Ms;
     out.push({
-      goal: `${endpoint}: the sidecar hop adds under 1 ms at p50`,
-      figure: `${direct.p50Ms} -> ${sidecar.p50Ms} ms (+${f1(sidecar.p50Ms - direct.p50Ms)})`,
-      met: sidecar.p50Ms - direct.p50Ms < 1,
+      goal: `${endpoint}: the sidecar hop adds under 1 ms at p50 (fixed, unsaturated rate)`,
+      figure: `${direct.pacedP50Ms.toFixed(2)} -> ${sidecar.pacedP50Ms.toFixed(2)} ms (+${added.toFixed(2)})`,
+      met: added < 1,
     });
   }
   out.push(
@@ -186,13 +187,13 @@ export function markdown(r: Results, list: Goal[]): string {
     `| builder pattern (\`bench/builder/\`: build image, copy out, runtime image) | ${f1(img.api.builder.runtimeMb)} MB | build image ${f1(img.api.builder.buildImageMb)} MB + copied artefacts ${f1(img.api.builder.artefactsMb)} MB |`,
     `| multi-stage \`production\` target | ${f1(img.api.multiStageMb)} MB | no image (intermediate stages live in the build cache) |`,
     '',
-    `Builds of the API's production target (median of ${img.buildSeconds.runs}; cold = empty build cache, npm cache mount included): cold ${f1(img.buildSeconds.cold)} s, after a one-line \`.ts\` change ${f1(img.buildSeconds.tsChange)} s, after a \`package.json\` change ${f1(img.buildSeconds.packageJsonChange)} s.`,
+    `Builds of the API's production target (median of ${img.buildSeconds.runs}; cold = ${img.buildSeconds.coldMeans}): cold ${f1(img.buildSeconds.cold)} s, after a one-line \`.ts\` change ${f1(img.buildSeconds.tsChange)} s, after a \`package.json\` change ${f1(img.buildSeconds.packageJsonChange)} s.`,
     '',
     '## Request paths',
     '',
-    `autocannon on 127.0.0.1, ${r.paths.connections} connections, ${r.paths.seconds} s per measurement, ${r.paths.rounds} round(s) alternating between paths (median), one API replica; the 100 KB page is ${r.paths.pageBytes} bytes. Gateway paths use benchmark-only servers without the per-client rate limit (bench/gateway/90-bench.conf). Every published port goes through Docker's port proxy.`,
+    `autocannon on 127.0.0.1, ${r.paths.connections} connections, ${r.paths.seconds} s per measurement, ${r.paths.rounds} round(s) alternating between paths (median), one API replica; the 100 KB page is ${r.paths.pageBytes} bytes. Latency is read twice: at saturation (where p50 is mostly queueing) and at a fixed rate well below it (200 requests/s for the cheap endpoint, 40 for the 100 KB page), which is what one request costs. Gateway paths use benchmark-only servers without the per-client rate limit (bench/gateway/90-bench.conf). Every published port goes through Docker's port proxy.`,
     '',
-    '| endpoint | path | requests/s | % of direct | p50 | p99 | errors / non-2xx |',
+    '| endpoint | path | requests/s | % of direct | p50 / p99 at saturation | p50 / p99 at a fixed rate | errors / non-2xx |',
     '| --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const [endpoint, paths] of Object.entries(r.paths.results)) {
