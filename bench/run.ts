@@ -3,9 +3,11 @@
  * Writes bench/RESULTS.md, bench/results/bench.json and bench/results/chart.svg,
  * and the goals table in the README (a quick run writes *.quick.* files instead
  * and leaves the README alone). Not a test: it prints numbers.
+ * `--report-only` renders the report again from the last run's JSON.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
+import { format, resolveConfig } from 'prettier';
 import { join } from 'node:path';
 import { measureCounting } from './lib/counting.js';
 import { measureDevLoop } from './lib/dev-loop.js';
@@ -16,53 +18,62 @@ import { chart, goals, goalsTable, markdown, type Results } from './lib/report.j
 import { memoryNow, sampleMemory, startStack, stopStack } from './lib/stack.js';
 
 const quick = process.argv.includes('--quick');
+// --report-only: render the report again from the last run's JSON, measuring nothing.
+const reportOnly = process.argv.includes('--report-only');
+const suffix = quick ? '.quick' : '';
 const started = performance.now();
 
-const machine = {
-  cpus: cpus().length,
-  cpu: cpus()[0]?.model ?? 'unknown',
-  memoryGb: Math.round(totalmem() / 2 ** 30),
-  engine: docker('version', '--format', '{{.Server.Version}}'),
-  compose: docker('compose', 'version', '--short'),
-  node: process.version,
-};
-log(`machine: ${JSON.stringify(machine)}${quick ? ' (quick run)' : ''}`);
-
-const images = measureImages(quick);
-const counting = measureCounting(quick);
-let results: Results;
-try {
-  const startup = startStack(quick);
-  await sleep(5_000);
-  const idle = await memoryNow();
-  const sampler = sampleMemory();
-  const paths = await measurePaths(quick);
-  const underLoad = await sampler.stop();
-  stopStack();
-  const devLoop = await measureDevLoop(quick);
-  results = {
-    date: new Date().toISOString(),
-    quick,
-    machine,
-    images,
-    counting,
-    startup,
-    memoryMb: { idle, underLoad },
-    paths,
-    devLoop,
+async function measure(): Promise<Results> {
+  const machine = {
+    cpus: cpus().length,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    memoryGb: Math.round(totalmem() / 2 ** 30),
+    engine: docker('version', '--format', '{{.Server.Version}}'),
+    compose: docker('compose', 'version', '--short'),
+    node: process.version,
   };
-} finally {
-  stopStack();
+  log(`machine: ${JSON.stringify(machine)}${quick ? ' (quick run)' : ''}`);
+  const images = measureImages(quick);
+  const counting = measureCounting(quick);
+  try {
+    const startup = startStack(quick);
+    await sleep(5_000);
+    const idle = await memoryNow();
+    const sampler = sampleMemory();
+    const paths = await measurePaths(quick);
+    const underLoad = await sampler.stop();
+    stopStack();
+    const devLoop = await measureDevLoop(quick);
+    return {
+      date: new Date().toISOString(),
+      quick,
+      machine,
+      images,
+      counting,
+      startup,
+      memoryMb: { idle, underLoad },
+      paths,
+      devLoop,
+    };
+  } finally {
+    stopStack();
+  }
 }
 
+const json = join(ROOT, `bench/results/bench${suffix}.json`);
+const results = reportOnly ? (JSON.parse(readFileSync(json, 'utf8')) as Results) : await measure();
+const { machine } = results;
 const list = goals(results);
-const suffix = quick ? '.quick' : '';
-writeFileSync(
-  join(ROOT, `bench/results/bench${suffix}.json`),
-  JSON.stringify({ ...results, goals: list }, null, 2) + '\n',
-);
+mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
+writeFileSync(json, JSON.stringify({ ...results, goals: list }, null, 2) + '\n');
+/** Writes Markdown as the repository's Prettier settings would (npm run lint checks it). */
+async function writeMarkdown(path: string, text: string): Promise<void> {
+  const options = (await resolveConfig(path)) ?? {};
+  writeFileSync(path, await format(text, { ...options, filepath: path }));
+}
+
 writeFileSync(join(ROOT, `bench/results/chart${suffix}.svg`), chart(results));
-writeFileSync(
+await writeMarkdown(
   join(ROOT, `bench/RESULTS${suffix}.md`),
   markdown(results, list).replace('results/chart.svg', `results/chart${suffix}.svg`),
 );
@@ -73,7 +84,7 @@ if (!quick) {
   const end = '<!-- bench:end -->';
   if (text.includes(start) && text.includes(end)) {
     const table = `${start}\n\nLatest \`npm run bench\` (${results.date.slice(0, 10)}, ${machine.cpus} cores, Docker ${machine.engine}; details in [bench/RESULTS.md](bench/RESULTS.md)):\n\n${goalsTable(list)}\n\n${end}`;
-    writeFileSync(
+    await writeMarkdown(
       readme,
       text.slice(0, text.indexOf(start)) + table + text.slice(text.indexOf(end) + end.length),
     );

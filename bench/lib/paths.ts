@@ -82,7 +82,7 @@ export async function measurePaths(quick: boolean): Promise<{
   results: Record<EndpointName, Record<PathName, LoadFigures>>;
 }> {
   const rounds = quick ? 1 : 3;
-  const seconds = quick ? 3 : 8;
+  const seconds = quick ? 2 : 8;
   const results = {} as Record<EndpointName, Record<PathName, LoadFigures>>;
   for (const endpoint of Object.keys(ENDPOINTS) as EndpointName[]) {
     const samples = {} as Record<PathName, LoadFigures[]>;

@@ -200,7 +200,7 @@ export function markdown(r: Results, list: Goal[]): string {
     const direct = paths['API direct'].rps;
     for (const [name, fig] of Object.entries(paths))
       lines.push(
-        `| ${endpoint} | ${name} | ${fig.rps.toFixed(0)} | ${pct(fig.rps / direct)} | ${fig.p50Ms} ms | ${fig.p99Ms} ms | ${fig.errors} / ${fig.non2xx} |`,
+        `| ${endpoint} | ${name} | ${fig.rps.toFixed(0)} | ${pct(fig.rps / direct)} | ${fig.p50Ms} / ${fig.p99Ms} ms | ${fig.pacedP50Ms.toFixed(2)} / ${fig.pacedP99Ms.toFixed(2)} ms | ${fig.errors} / ${fig.non2xx} |`,
       );
   }
   lines.push(
