@@ -33,7 +33,7 @@ async function measure(): Promise<Results> {
     node: process.version,
   };
   log(`machine: ${JSON.stringify(machine)}${quick ? ' (quick run)' : ''}`);
-  const images = measureImages(quick);
+  const images = await measureImages(quick);
   const counting = measureCounting(quick);
   try {
     const startup = startStack(quick);

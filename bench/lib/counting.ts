@@ -14,7 +14,10 @@ export function measureCounting(quick: boolean): CountingFigures {
     cwd: join(ROOT, 'services/api'),
   });
   const result = JSON.parse(
-    readFileSync(join(ROOT, 'services/api/bench/results/count.json'), 'utf8'),
+    readFileSync(
+      join(ROOT, `services/api/bench/results/${quick ? 'count.quick.json' : 'count.json'}`),
+      'utf8',
+    ),
   ) as CountingFigures;
   return { rows: result.rows, rssGrowthMb: result.rssGrowthMb };
 }

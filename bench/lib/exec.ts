@@ -45,9 +45,9 @@ export function timed(
   return (performance.now() - started) / 1000;
 }
 
-export function shAsync(command: string, args: string[]): Promise<string> {
+export function shAsync(command: string, args: string[], cwd = ROOT): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: ROOT });
+    const child = spawn(command, args, { cwd, env: { ...process.env, DOCKER_BUILDKIT: '1' } });
     let out = '';
     let err = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));

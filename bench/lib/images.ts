@@ -7,7 +7,7 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CA_SECRET, ROOT, docker, log, median, sh, timed } from './exec.js';
+import { CA_SECRET, ROOT, docker, log, median, sh, shAsync, timed } from './exec.js';
 
 const MB = 1e6;
 const TAG = 'stagecraft-bench';
@@ -52,7 +52,7 @@ function duMb(path: string): number {
   return Number(sh('du', ['-sb', path]).split('\t')[0]) / MB;
 }
 
-export function measureImages(quick: boolean): ImageFigures {
+export async function measureImages(quick: boolean): Promise<ImageFigures> {
   const runs = quick ? 1 : 3;
   const context = copyOfRepository();
   try {
@@ -61,16 +61,22 @@ export function measureImages(quick: boolean): ImageFigures {
         cwd: context,
       });
 
-    log('images: the other two ways (builder pattern, naive single stage)');
+    log('images: the other two ways (builder pattern, naive single stage), side by side');
     const artefacts = join(context, '.builder-out');
-    sh('bash', [
-      join(ROOT, 'bench/builder/build.sh'),
-      context,
-      artefacts,
-      `${TAG}/api-builder`,
-      ...CA_SECRET,
+    await Promise.all([
+      shAsync('bash', [
+        join(ROOT, 'bench/builder/build.sh'),
+        context,
+        artefacts,
+        `${TAG}/api-builder`,
+        ...CA_SECRET,
+      ]),
+      shAsync(
+        'docker',
+        ['build', '-q', ...CA_SECRET, '-f', 'bench/naive/api.Dockerfile', '-t', `${TAG}/api:naive`, '.'],
+        context,
+      ),
     ]);
-    build('bench/naive/api.Dockerfile', `${TAG}/api:naive`);
     const builder = {
       runtimeMb: size(`${TAG}/api-builder-runtime`),
       buildImageMb: size(`${TAG}/api-builder-build`),

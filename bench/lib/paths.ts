@@ -82,12 +82,12 @@ export async function measurePaths(quick: boolean): Promise<{
   results: Record<EndpointName, Record<PathName, LoadFigures>>;
 }> {
   const rounds = quick ? 1 : 3;
-  const seconds = quick ? 2 : 8;
+  const seconds = quick ? 1 : 8;
   const results = {} as Record<EndpointName, Record<PathName, LoadFigures>>;
   for (const endpoint of Object.keys(ENDPOINTS) as EndpointName[]) {
     const samples = {} as Record<PathName, LoadFigures[]>;
-    // Warm-up: JIT, keep-alive pools, nginx upstream connections.
-    for (const port of Object.values(PATHS))
+    // Warm-up: JIT, keep-alive pools, nginx upstream connections (a quick run skips it).
+    for (const port of quick ? [] : Object.values(PATHS))
       await autocannon({
         url: `http://127.0.0.1:${port}${ENDPOINTS[endpoint].path}`,
         method: ENDPOINTS[endpoint].method,

@@ -108,7 +108,12 @@ for (const r of rows)
 console.log(`peak RSS growth counting 50 MB: ${rssGrowthMb.toFixed(1)} MB`);
 for (const [goal, met] of Object.entries(goals)) console.log(`${met ? 'met    ' : 'NOT MET'}  ${goal}`);
 
-const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'count.json');
+// A quick run writes its own file, so it never replaces the committed full figures.
+const out = join(
+  dirname(fileURLToPath(import.meta.url)),
+  'results',
+  quick ? 'count.quick.json' : 'count.json',
+);
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
 console.log(`written to ${out}`);
