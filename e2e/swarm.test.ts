@@ -137,7 +137,14 @@ afterAll(async () => {
     500,
   ).catch(() => undefined);
   run('docker', ['image', 'rm', `stagecraft-api:${NEXT_TAG}`]);
-  for (const volume of ['api-data', 'prometheus-data']) run('docker', ['volume', 'rm', `${STACK}_${volume}`]);
+  const volumes = run('docker', [
+    'volume',
+    'ls',
+    '-q',
+    '--filter',
+    `label=com.docker.stack.namespace=${STACK}`,
+  ]);
+  for (const volume of volumes.stdout.split('\n').filter(Boolean)) run('docker', ['volume', 'rm', volume]);
   if (createdSwarm) run('docker', ['swarm', 'leave', '--force']);
 });
 
