@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compose, composeEnv, mustCompose, type ComposeProject } from './helpers/compose.js';
-import { REPO_ROOT, docker, requireDocker, run } from './helpers/docker.js';
+import { REPO_ROOT, docker, nodeInContainer, requireDocker, run } from './helpers/docker.js';
 import { call } from './helpers/load.js';
 
 const stack: ComposeProject = {
@@ -373,7 +373,7 @@ describe('a bounded fuzz run', () => {
 describe('production containers, tried from inside', () => {
   const tryInside = (service: string, script: string): string => {
     const [id] = mustCompose(stack, 'ps', '-q', service).trim().split('\n');
-    return docker('exec', id!, '/nodejs/bin/node', '-e', script);
+    return nodeInContainer(id!, script);
   };
   const probe = `
     const fs = require('node:fs'), net = require('node:net');

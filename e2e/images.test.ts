@@ -13,6 +13,7 @@ import {
   docker,
   imageFiles,
   layerFiles,
+  nodeInImage,
   mustBuild,
   publishedPort,
   requireDocker,
@@ -139,15 +140,10 @@ describe.each(SERVICES)('$name image', ({ name, dockerfile, port, healthPath }) 
     // Source maps are kept for readable stack traces, but hold paths, never the sources.
     const maps = files.filter((f) => f.startsWith(`/app/services/${name}/dist/`) && f.endsWith('.map'));
     expect(maps.length).toBeGreaterThan(0);
-    const withSources = run('docker', [
-      'run',
-      '--rm',
-      '--entrypoint',
-      '/nodejs/bin/node',
+    const withSources = nodeInImage(
       production,
-      '-e',
       `const fs = require('fs'); process.stdout.write(JSON.stringify(${JSON.stringify(maps)}.filter((m) => 'sourcesContent' in JSON.parse(fs.readFileSync(m, 'utf8')))))`,
-    ]).stdout;
+    );
     expect(JSON.parse(withSources)).toEqual([]);
   });
 
@@ -158,15 +154,10 @@ describe.each(SERVICES)('$name image', ({ name, dockerfile, port, healthPath }) 
     expect(history).not.toContain(secret.slice(0, 200));
     const inImage = files.filter((f) => f.endsWith('.crt') || f.endsWith('.pem'));
     for (const file of inImage) {
-      const content = run('docker', [
-        'run',
-        '--rm',
-        '--entrypoint',
-        '/nodejs/bin/node',
+      const content = nodeInImage(
         production,
-        '-e',
         `process.stdout.write(require('fs').readFileSync(${JSON.stringify(file)}, 'utf8'))`,
-      ]).stdout;
+      );
       expect(content === secret, `${file} is the build's CA bundle`).toBe(false);
     }
   });

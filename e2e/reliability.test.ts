@@ -16,6 +16,7 @@ import {
   REPO_ROOT,
   docker,
   dockerAsync,
+  nodeInContainer,
   runAsync,
   publishedPort,
   requireDocker,
@@ -38,15 +39,10 @@ function serviceContainers(service: string): string[] {
   return mustCompose(stack, 'ps', '-q', service).trim().split('\n').filter(Boolean);
 }
 
-/** Runs JavaScript with the container's own node (distroless images have no shell). */
-function nodeIn(container: string, script: string): string {
-  return docker('exec', container, '/nodejs/bin/node', '-e', script);
-}
-
 /** The sidecar's own counters, read inside its container (port 9464 is never published). */
 function sidecarCounter(name: string, labels: string): number {
   const [sidecar] = serviceContainers('sidecar');
-  const text = nodeIn(
+  const text = nodeInContainer(
     sidecar!,
     "fetch('http://127.0.0.1:9464/metrics').then((r) => r.text()).then((t) => process.stdout.write(t))",
   );
@@ -156,7 +152,7 @@ describe('the production stack under faults', () => {
     for (const id of replicas) docker('start', id);
     for (const id of replicas) await waitHealthy(id, 60_000);
 
-    const check = nodeIn(
+    const check = nodeInContainer(
       replicas[0]!,
       `const Database = require(require.resolve('better-sqlite3', { paths: ['/app/services/api'] }));
        const db = new Database('/data/stagecraft.db');

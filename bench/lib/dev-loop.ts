@@ -3,10 +3,9 @@
  * the repository; time from saving a .ts file in the bind mount to the first
  * response through the gateway that shows the change.
  */
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CA_ENV, ROOT, log, median, sh, sleep } from './exec.js';
+import { CA_ENV, copyOfRepository, log, median, sh, sleep } from './exec.js';
 
 const PROJECT = 'stagecraft-bench-dev';
 const GATEWAY = 18194;
@@ -18,9 +17,7 @@ export interface DevLoopFigures {
 }
 
 export async function measureDevLoop(quick: boolean): Promise<DevLoopFigures> {
-  const copy = mkdtempSync(join(tmpdir(), 'stagecraft-bench-dev-'));
-  for (const file of sh('git', ['ls-files', '-z']).split('\0').filter(Boolean))
-    cpSync(join(ROOT, file), join(copy, file), { recursive: true });
+  const copy = copyOfRepository('stagecraft-bench-dev-');
   const env = { ...CA_ENV, GATEWAY_PORT: String(GATEWAY), PROMETHEUS_PORT: '18195', INSPECT_PORT: '18196' };
   const compose = (...args: string[]) =>
     sh('docker', ['compose', '-p', PROJECT, '-f', 'docker-compose.yml', ...args], { cwd: copy, env });

@@ -1,6 +1,7 @@
 /** Running commands for the benchmark: synchronous where nothing else is measured, asynchronous during load. */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -69,4 +70,12 @@ export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve
 
 export function log(message: string): void {
   process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
+/** A copy of the repository's tracked files in a fresh temporary folder: benchmarks edit and build it, never the working tree. */
+export function copyOfRepository(prefix: string): string {
+  const copy = mkdtempSync(join(tmpdir(), prefix));
+  for (const file of sh('git', ['ls-files', '-z']).split('\0').filter(Boolean))
+    cpSync(join(ROOT, file), join(copy, file), { recursive: true });
+  return copy;
 }

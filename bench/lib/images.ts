@@ -4,10 +4,9 @@
  * multi-stage) with what each leaves on disk; cold build, rebuild after a .ts
  * change and after a package.json change, on a private copy of the repository.
  */
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CA_SECRET, ROOT, docker, log, median, sh, shAsync, timed } from './exec.js';
+import { CA_SECRET, ROOT, copyOfRepository, docker, log, median, sh, shAsync, timed } from './exec.js';
 
 const MB = 1e6;
 const TAG = 'stagecraft-bench';
@@ -41,20 +40,13 @@ function baseOf(dockerfile: string): string {
   return froms.at(-1)!;
 }
 
-function copyOfRepository(): string {
-  const copy = mkdtempSync(join(tmpdir(), 'stagecraft-bench-'));
-  for (const file of sh('git', ['ls-files', '-z']).split('\0').filter(Boolean))
-    cpSync(join(ROOT, file), join(copy, file), { recursive: true });
-  return copy;
-}
-
 function duMb(path: string): number {
   return Number(sh('du', ['-sb', path]).split('\t')[0]) / MB;
 }
 
 export async function measureImages(quick: boolean): Promise<ImageFigures> {
   const runs = quick ? 1 : 3;
-  const context = copyOfRepository();
+  const context = copyOfRepository('stagecraft-bench-');
   try {
     const build = (dockerfile: string, tag: string, target: string[] = []) =>
       timed('docker', ['build', '-q', ...CA_SECRET, ...target, '-f', dockerfile, '-t', tag, '.'], {

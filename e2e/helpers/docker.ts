@@ -70,6 +70,16 @@ export async function dockerAsync(...args: string[]): Promise<string> {
   return result.stdout.trim();
 }
 
+/** Runs JavaScript with a running container's own node (distroless images have no shell). */
+export function nodeInContainer(container: string, script: string): string {
+  return docker('exec', container, '/nodejs/bin/node', '-e', script);
+}
+
+/** Runs JavaScript in a throw-away container of a production image; its output, whatever the exit code. */
+export function nodeInImage(image: string, script: string): string {
+  return run('docker', ['run', '--rm', '--entrypoint', '/nodejs/bin/node', image, '-e', script]).stdout;
+}
+
 /** Runs docker and throws with its output unless it exits 0. */
 export function docker(...args: string[]): string {
   const result = run('docker', args);
