@@ -18,6 +18,7 @@ import {
   poll,
   type ComposeProject,
 } from './helpers/compose.js';
+import { authorization } from './helpers/api-token.js';
 import { REPO_ROOT, copyRepository, docker, requireDocker, run } from './helpers/docker.js';
 
 const prod: ComposeProject = {
@@ -116,25 +117,54 @@ describe('production stack', () => {
   it('creates, lists, reads and deletes reports through the gateway', async () => {
     const created = await fetch(`${gateway}/api/v1/reports`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { ...authorization, 'content-type': 'application/json' },
       body: JSON.stringify({ url: 'http://fixtures:8000/many.html' }),
     });
     expect(created.status).toBe(201);
     const report = (await created.json()) as { id: number; internal: number };
     expect(report.internal).toBe(50);
     expect(created.headers.get('location')).toBe(`/api/v1/reports/${report.id}`);
-    const list = (await (await fetch(`${gateway}/api/v1/reports?limit=5`)).json()) as {
+    const list = (await (
+      await fetch(`${gateway}/api/v1/reports?limit=5`, { headers: authorization })
+    ).json()) as {
       items: { id: number }[];
     };
     expect(list.items[0]?.id).toBe(report.id);
-    expect((await fetch(`${gateway}/api/v1/reports/${report.id}`)).status).toBe(200);
-    expect((await fetch(`${gateway}/api/v1/reports/${report.id}`, { method: 'DELETE' })).status).toBe(204);
-    expect((await fetch(`${gateway}/api/v1/reports/${report.id}`)).status).toBe(404);
+    const one = `${gateway}/api/v1/reports/${report.id}`;
+    expect((await fetch(one, { headers: authorization })).status).toBe(200);
+    expect((await fetch(one, { method: 'DELETE', headers: authorization })).status).toBe(204);
+    expect((await fetch(one, { headers: authorization })).status).toBe(404);
+  });
+
+  it('keeps stored reports behind the bearer token; counting stays public', async () => {
+    for (const [method, path] of [
+      ['GET', '/api/v1/reports'],
+      ['POST', '/api/v1/reports'],
+      ['GET', '/api/v1/reports/1'],
+      ['DELETE', '/api/v1/reports/1'],
+    ] as const) {
+      const r = await fetch(gateway + path, { method });
+      expect(r.status, `${method} ${path}`).toBe(401);
+      expect(r.headers.get('content-type')).toBe('application/problem+json');
+      expect(r.headers.get('www-authenticate')).toBe('Bearer realm="stagecraft"');
+    }
+    const wrong = await fetch(`${gateway}/api/v1/reports`, {
+      headers: { authorization: `Bearer ${'0'.repeat(64)}` },
+    });
+    expect(wrong.status).toBe(401);
+    const counted = await fetch(`${gateway}/api/v1/count?base=http://example.test/`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/html' },
+      body: '<a href="/x">',
+    });
+    expect(counted.status).toBe(200);
   });
 
   it('carries one request id through the logs of gateway, sidecar and API', async () => {
     const id = `e2e-${randomUUID()}`;
-    const r = await fetch(`${gateway}/api/v1/reports?limit=1`, { headers: { 'x-request-id': id } });
+    const r = await fetch(`${gateway}/api/v1/reports?limit=1`, {
+      headers: { ...authorization, 'x-request-id': id },
+    });
     expect(r.headers.get('x-request-id')).toBe(id);
     await poll(
       'the request id in all three logs',
@@ -171,7 +201,10 @@ describe('production stack', () => {
     const before = (await promQuery(query)) ?? 0;
     const N = 25;
     for (let i = 0; i < N; i++)
-      expect((await fetch(`${gateway}/api/v1/reports/${900_000 + i}`, { method: 'HEAD' })).status).toBe(404);
+      expect(
+        (await fetch(`${gateway}/api/v1/reports/${900_000 + i}`, { method: 'HEAD', headers: authorization }))
+          .status,
+      ).toBe(404);
     const after = await poll(
       `the sidecar counter to reach ${before + N}`,
       async () => {
@@ -187,7 +220,7 @@ describe('production stack', () => {
   it('keeps reports across a restart of the API and a down/up without -v', async () => {
     const created = await fetch(`${gateway}/api/v1/reports`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { ...authorization, 'content-type': 'application/json' },
       body: JSON.stringify({ url: 'http://fixtures:8000/page.html' }),
     });
     const { id } = (await created.json()) as { id: number };
@@ -195,13 +228,15 @@ describe('production stack', () => {
     mustCompose(prod, 'up', '-d', '--wait', '--wait-timeout', '120');
     expect(
       await poll('the report after restart', async () =>
-        (await fetch(`${gateway}/api/v1/reports/${id}`)).status === 200 ? true : undefined,
+        (await fetch(`${gateway}/api/v1/reports/${id}`, { headers: authorization })).status === 200
+          ? true
+          : undefined,
       ),
     );
     mustCompose(prod, 'down');
     mustCompose(prod, 'up', '-d', '--wait', '--wait-timeout', '120');
     const again = await poll('the report after down/up', async () => {
-      const r = await fetch(`${gateway}/api/v1/reports/${id}`);
+      const r = await fetch(`${gateway}/api/v1/reports/${id}`, { headers: authorization });
       return r.status === 200 ? ((await r.json()) as { id: number }) : undefined;
     });
     expect(again.id).toBe(id);

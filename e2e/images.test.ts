@@ -168,7 +168,8 @@ describe.each(SERVICES)('$name image', ({ name, dockerfile, port, healthPath }) 
     runHardened(container, production, [
       '--tmpfs',
       '/tmp',
-      ...(name === 'api' ? ['--tmpfs', '/data:uid=65532,gid=65532'] : []),
+      // API_AUTH=open: this run checks the image's life cycle, not the token (see below).
+      ...(name === 'api' ? ['--tmpfs', '/data:uid=65532,gid=65532', '-e', 'API_AUTH=open'] : []),
       ...(name === 'metrics' ? ['-e', 'UPSTREAM_URL=http://127.0.0.1:9'] : []),
       '-p',
       `127.0.0.1::${port}`,
@@ -180,6 +181,20 @@ describe.each(SERVICES)('$name image', ({ name, dockerfile, port, healthPath }) 
     docker('stop', '--time', '15', container);
     expect(docker('inspect', container, '--format', '{{.State.ExitCode}}')).toBe('0');
     expect(docker('logs', container)).toContain('shutdown complete');
+  });
+
+  it.runIf(name === 'api')('refuses to start in production without a token for stored reports', () => {
+    const result = run('docker', [
+      'run',
+      '--rm',
+      '--read-only',
+      '--tmpfs',
+      '/data:uid=65532,gid=65532',
+      production,
+    ]);
+    expect(result.status).toBe(78);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toContain('API_TOKEN_FILE');
   });
 
   it('fails the test target when a test fails', () => {

@@ -7,6 +7,7 @@
  * A machine that is already a swarm manager is used as it is and left in it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { API_TOKEN_FILE } from './helpers/api-token.js';
 import { poll } from './helpers/compose.js';
 import { REPO_ROOT, docker, requireDocker, run, runAsync } from './helpers/docker.js';
 import { call, percentile, steadyLoad } from './helpers/load.js';
@@ -15,7 +16,7 @@ const STACK = 'stagecraft-e2e-swarm';
 const PORT = 18084;
 const gateway = `http://127.0.0.1:${PORT}`;
 const NEXT_TAG = 'e2e-next';
-const env = { GATEWAY_PORT: String(PORT), API_REPLICAS: '3' };
+const env = { GATEWAY_PORT: String(PORT), API_REPLICAS: '3', STAGECRAFT_API_TOKEN_FILE: API_TOKEN_FILE };
 const expectedReplicas: Record<string, number> = { api: 3, sidecar: 2, gateway: 1, prometheus: 1 };
 
 let createdSwarm = false;

@@ -3,6 +3,8 @@
  * its own project name and ports): time from `up -d` to all healthy, each
  * container from start to healthy, memory idle and under load.
  */
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { CA_ENV, ROOT, docker, log, median, sh, shAsync, sleep } from './exec.js';
 
 export const PROJECT = 'stagecraft-bench';
@@ -14,8 +16,12 @@ export const PORTS = {
   gatewayToApi: 18192,
   gatewayToSidecar: 18193,
 };
+// The production stack hands the API its bearer token as a secret: the user's
+// token file (made once by scripts/api-token.sh, kept if it exists).
+const TOKEN_FILE = execFileSync(join(ROOT, 'scripts/api-token.sh'), { encoding: 'utf8' }).trim();
 const ENV = {
   ...CA_ENV,
+  STAGECRAFT_API_TOKEN_FILE: TOKEN_FILE,
   GATEWAY_PORT: String(PORTS.gateway),
   BENCH_API_PORT: String(PORTS.api),
   BENCH_SIDECAR_PORT: String(PORTS.sidecar),

@@ -1,5 +1,6 @@
 /** Drives a compose project for the end-to-end tests: its own project name, ports and, when asked, a copy of the repository. */
 import { existsSync } from 'node:fs';
+import { API_TOKEN_FILE } from './api-token.js';
 import { run, type Run } from './docker.js';
 
 export interface ComposeProject {
@@ -34,6 +35,7 @@ export function composeEnv(ports: {
     GATEWAY_PORT: String(ports.gateway),
     PROMETHEUS_PORT: String(ports.prometheus),
     INSPECT_PORT: String(ports.inspect ?? 19229),
+    STAGECRAFT_API_TOKEN_FILE: API_TOKEN_FILE,
     ...(existsSync(bundle) ? { STAGECRAFT_CA_BUNDLE: bundle } : {}),
   };
 }

@@ -5,6 +5,7 @@
  * 127.0.0.1, at the stack under test.
  */
 import { Agent, request } from 'node:http';
+import { authorization } from './api-token.js';
 
 export interface LoadOptions {
   url: string;
@@ -57,7 +58,9 @@ export function call(
     const done = (o: Omit<Outcome, 'n' | 'at' | 'ms'>) => resolve({ ...o, ms: performance.now() - started });
     const req = request(
       url,
-      { method: init.method ?? 'GET', headers: init.headers, agent: init.agent },
+      // The stacks' bearer token on every request: public routes ignore it, and
+      // tests of the check itself pass their own authorization header.
+      { method: init.method ?? 'GET', headers: { ...authorization, ...init.headers }, agent: init.agent },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));

@@ -2,6 +2,7 @@
  * The API's configuration, read once from the environment and validated: a bad
  * value stops the process with a message naming the variable (see main.ts).
  */
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -19,6 +20,11 @@ export interface Config {
   /** Host names, addresses or CIDR ranges exempt from the SSRF guard. */
   fetchAllowHosts: string[];
   shutdownTimeoutMs: number;
+  /**
+   * The bearer token that stored reports need (create, list, read, delete), from
+   * API_TOKEN_FILE; null when the API runs open (development, or API_AUTH=open).
+   */
+  apiToken: string | null;
   /** Kept above every proxy's upstream keep-alive (nginx and agents use 60 s). */
   keepAliveTimeoutMs: number;
 }
@@ -68,7 +74,53 @@ export function validAllowEntry(entry: string): boolean {
   return isIP(unbracketed) !== 0 || HOST_NAME.test(entry);
 }
 
-export function loadConfig(env: Env = process.env): Config {
+/** RFC 6750's b64token: what may follow "Bearer " in an Authorization header. */
+const BEARER_TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+/** Long enough that guessing is hopeless (32 hex digits = 128 bits). */
+const MIN_TOKEN_LENGTH = 32;
+
+/**
+ * API_TOKEN_FILE (a Compose or Swarm secret) holds the token; API_AUTH=open runs
+ * without one. In production (NODE_ENV=production) one of the two must be said:
+ * an API that stores what strangers send is never open by accident.
+ */
+function readApiToken(env: Env, readFile: (path: string) => string): string | null {
+  const mode = (env.API_AUTH ?? '').trim().toLowerCase();
+  if (mode !== '' && mode !== 'token' && mode !== 'open') {
+    throw new ConfigError('API_AUTH', `must be "token" or "open", got ${JSON.stringify(env.API_AUTH)}`);
+  }
+  const file = (env.API_TOKEN_FILE ?? '').trim();
+  if (file === '') {
+    if (mode === 'token' || (mode === '' && env.NODE_ENV === 'production')) {
+      throw new ConfigError(
+        'API_TOKEN_FILE',
+        'must name a file holding the API token (production needs a credential for stored reports; API_AUTH=open runs without one)',
+      );
+    }
+    return null;
+  }
+  if (mode === 'open') throw new ConfigError('API_AUTH', 'is "open" but API_TOKEN_FILE is set: choose one');
+  let text: string;
+  try {
+    text = readFile(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new ConfigError('API_TOKEN_FILE', `cannot read ${JSON.stringify(file)} (${code})`);
+  }
+  const token = text.trim();
+  if (token.length < MIN_TOKEN_LENGTH || !BEARER_TOKEN.test(token)) {
+    throw new ConfigError(
+      'API_TOKEN_FILE',
+      `the token must be at least ${MIN_TOKEN_LENGTH} characters of A-Z a-z 0-9 - . _ ~ + / (for example: openssl rand -hex 32)`,
+    );
+  }
+  return token;
+}
+
+export function loadConfig(
+  env: Env = process.env,
+  readFile: (path: string) => string = (path) => readFileSync(path, 'utf8'),
+): Config {
   const logLevel = (env.LOG_LEVEL ?? 'info').trim().toLowerCase();
   if (!LOG_LEVELS.includes(logLevel as LogLevel)) {
     throw new ConfigError(
@@ -110,6 +162,7 @@ export function loadConfig(env: Env = process.env): Config {
     fetchMaxRedirects: integer(env, 'FETCH_MAX_REDIRECTS', 5, 0, 20),
     fetchAllowHosts: allow,
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    apiToken: readApiToken(env, readFile),
     keepAliveTimeoutMs: integer(env, 'KEEP_ALIVE_TIMEOUT_MS', 65_000, 1_000, 600_000),
   };
 }

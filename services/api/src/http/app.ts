@@ -9,6 +9,7 @@ import type { FetchOptions } from '../fetch/fetch-page.js';
 import type { Logger } from '../logger.js';
 import type { ApiMetrics } from '../metrics.js';
 import type { ReportsStore } from '../storage/reports-store.js';
+import { requireToken } from './auth.js';
 import { countRoutes } from './count-routes.js';
 import { errorHandler } from './errors.js';
 import { matchTemplate, routeTemplates } from './openapi.js';
@@ -45,6 +46,9 @@ export function createApp(deps: AppDeps): Express {
   });
   app.use(opsRoutes(deps));
   app.use(countRoutes(deps));
+  // Before the routes, so an unauthenticated body is never parsed. Express matches
+  // this prefix the way it matches the routes (case-insensitive, trailing slash).
+  app.use('/api/v1/reports', requireToken(deps.config.apiToken));
   app.use(reportRoutes(deps));
 
   // Unmatched: 405 with Allow when the path exists under another method, else 404.
