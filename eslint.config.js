@@ -1,4 +1,5 @@
-// Lint for the whole workspace: typescript-eslint's recommended rules, type-aware.
+// Lint for the whole workspace: typescript-eslint's recommended rules (syntax-based;
+// the type checker runs separately in `npm run typecheck`).
 import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';

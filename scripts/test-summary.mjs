@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Prints one closing line for every vitest JSON report under test-results/:
-// "tests: N passed, N failed, N skipped". Exits non-zero when there is no report
-// at all, or a report counts no test, so an empty run cannot pass for a green one.
+// "tests: N passed, N failed, N skipped", after one line per report. Exits non-zero
+// when there is no report at all, or the reports together count no test, so an
+// empty run cannot pass for a green one.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 

@@ -1,6 +1,7 @@
 /**
  * Schema migrations, applied in order at start. The database's `user_version`
- * records how many have run; each runs in its own transaction. Append only:
+ * records how many have run; all pending ones run in one transaction, so a
+ * failed start leaves the schema where it was. Append only:
  * never edit a migration that has shipped.
  */
 export const MIGRATIONS: readonly string[] = [
