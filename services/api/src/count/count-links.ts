@@ -4,17 +4,52 @@
  * A resumable byte-level port of the golang.org/x/net/html tokenizer that
  * href-counter was built with (Next/readStartTag/readTag/readRawOrRCDATA/
  * readScript/readComment, before the 2023-2025 changes to self-closing detection
- * and duplicate attributes). It keeps no DOM and no text: only the state needed
- * to resume at the next byte, plus the `href` values of the `<a>` tag being read.
- * Memory therefore stays flat whatever the page size; chunk boundaries may fall
- * anywhere, even inside a tag name or a character reference.
+ * and duplicate attributes). Chunk boundaries may fall anywhere, even inside a
+ * tag name or a character reference.
+ *
+ * Memory is bounded by a constant, whatever the page: no DOM, no text, no list of
+ * hrefs. Each href value is classified as soon as it ends, into counts pending on
+ * the tag; the tag's '>' commits them if it turns out to be a non-self-closing
+ * `<a` start tag (the name and end-tag flag are known before any attribute, and
+ * self-closing is the byte before '>'), and a tag cut off by the end of input
+ * drops them. A value is never copied: one read whole inside a chunk is decoded
+ * and parsed in place if it is at most `valueCap` bytes (decodeAttributeBytes'
+ * buffer is bounded by that), and any other value - longer, or spread over chunks -
+ * is streamed byte by byte through AttributeDecoder into GoUrlStream, which
+ * together decide exactly as the in-place functions do, with a few numbers of state.
  */
-import { decodeAttributeBytes } from './html-unescape.js';
-import { decodeHost, goUrlHost, parseGoUrlBytes, type HostRange } from './go-url.js';
+import { AttributeDecoder, MAX_DECODE_INPUT, decodeAttributeBytes } from './html-unescape.js';
+import {
+  GoUrlStream,
+  URL_EXTERNAL,
+  URL_INTERNAL,
+  URL_REJECTED,
+  decodeHost,
+  goUrlHost,
+  parseGoUrlBytes,
+  type HostRange,
+} from './go-url.js';
 
 export interface LinkCounts {
   internal: number;
   external: number;
+}
+
+/**
+ * The default longest href decoded in place; longer ones are streamed. 8 KiB holds
+ * every real link (RFC 9110 asks URI handlers to support at least 8000 octets), so
+ * the slower byte-by-byte path is left to pages built to be pathological, and the
+ * shared decode buffer stays at 4 * 8 KiB + 16 bytes.
+ */
+export const DEFAULT_VALUE_CAP = 8 * 1024;
+
+export interface LinkCounterOptions {
+  /**
+   * Longest href value (in bytes) decoded and parsed in place; longer ones are
+   * streamed. 0 to MAX_DECODE_INPUT; the tests use tiny caps to drive the
+   * streaming path with short inputs and compare it with the in-place one.
+   */
+  valueCap?: number;
 }
 
 // Tokenizer states. Names follow the Go functions (and WHATWG states) they port.
@@ -158,11 +193,13 @@ export class LinkCounter {
   private keyIsHref = false;
   private quote = 0;
   private capturing = false; // this value belongs to an href of an <a> start tag
-  private valueParts: Uint8Array[] = [];
-  private hrefs: Uint8Array[] = []; // raw href values of a tag read across chunks
+  // Links of the tag being read, counted when its '>' shows it is an <a> start tag.
+  private pendingInternal = 0;
+  private pendingExternal = 0;
   private readonly host: HostRange = { start: 0, end: 0, escaped: false };
-  private ranges: number[] = []; // [start, end) pairs of href values found by readTagFast
-  private rangeCount = 0;
+  private readonly valueCap: number;
+  private readonly url: GoUrlStream;
+  private readonly decoder: AttributeDecoder; // decodes into `url`
   private dashes = 0;
   private rawTag = '';
   private matchIndex = 0;
@@ -170,13 +207,23 @@ export class LinkCounter {
   private onMatch = ON_MATCH_END_RAW;
   private onMismatch = RAW;
 
-  constructor(private readonly baseHost: Uint8Array) {}
+  constructor(
+    private readonly baseHost: Uint8Array,
+    options: LinkCounterOptions = {},
+  ) {
+    const cap = options.valueCap ?? DEFAULT_VALUE_CAP;
+    if (!Number.isInteger(cap) || cap < 0 || cap > MAX_DECODE_INPUT)
+      throw new RangeError(`valueCap must be an integer from 0 to ${MAX_DECODE_INPUT}, got ${cap}`);
+    this.valueCap = cap;
+    this.url = new GoUrlStream(baseHost);
+    this.decoder = new AttributeDecoder(this.url);
+  }
 
   /** Counts for a page URL, given as the client sent it (see pageHost). */
-  static forPage(pageUrl: string): LinkCounter {
+  static forPage(pageUrl: string, options?: LinkCounterOptions): LinkCounter {
     const host = pageHost(pageUrl);
     if (host === null) throw new RangeError(`page URL is not a valid URL reference: ${pageUrl}`);
-    return new LinkCounter(host);
+    return new LinkCounter(host, options);
   }
 
   write(chunk: Uint8Array): void {
@@ -202,9 +249,16 @@ export class LinkCounter {
             }
             i = lt + 1;
             const c = i < n ? (buf[i] as number) : 0;
-            const next = isLetter(c) ? this.readTagFast(buf, i, false) : -1;
-            if (next < 0) {
+            if (!isLetter(c)) {
               state = TAG_OPEN;
+              break;
+            }
+            const next = this.readTagFast(buf, i, false);
+            if (next < 0) {
+              // The tag goes on past this chunk: read it again with the resumable states.
+              this.startTag(false, nameDigit(c), 1);
+              state = TAG_NAME;
+              i++;
               break;
             }
             i = next;
@@ -411,7 +465,7 @@ export class LinkCounter {
         case VALUE_QUOTED: {
           const end = findByte(buf, this.quote, i);
           const stop = end < 0 ? n : end;
-          if (this.capturing && stop > i) this.valueParts.push(buf.subarray(i, stop));
+          if (this.capturing && stop > i) this.decoder.write(buf, i, stop);
           if (end < 0) i = n;
           else {
             i = end + 1;
@@ -432,7 +486,7 @@ export class LinkCounter {
             }
             i++;
           }
-          if (this.capturing && i > start) this.valueParts.push(buf.subarray(start, i));
+          if (this.capturing && i > start) this.decoder.write(buf, start, i);
           if (done) {
             if (buf[i] !== 0x3e) i++; // white space is consumed, '>' is reconsumed
             this.endAttribute();
@@ -580,10 +634,13 @@ export class LinkCounter {
     if (n > 0) this.lastByte = buf[n - 1] as number;
   }
 
-  /** Ends the input. A tag cut off by the end of input is not a tag (Go returns an error token). */
+  /**
+   * Ends the input. A tag cut off by the end of input is not a tag (Go returns an
+   * error token): its pending links are dropped.
+   */
   end(): LinkCounts {
-    this.valueParts = [];
-    this.hrefs = [];
+    this.pendingInternal = this.pendingExternal = 0;
+    this.capturing = false;
     return { internal: this.internal, external: this.external };
   }
 
@@ -592,12 +649,16 @@ export class LinkCounter {
     this.isEndTag = isEnd;
     this.tagName = code === 0 ? NOT_A_KNOWN_NAME : code;
     this.tagNameLength = length;
-    if (this.hrefs.length !== 0) this.hrefs = [];
+    this.pendingInternal = this.pendingExternal = 0;
+    this.capturing = false;
   }
 
   private endKey(): number {
     this.capturing = !this.isEndTag && this.keyIsHref && this.keyLength === 4 && this.isAnchor();
-    if (this.valueParts.length !== 0) this.valueParts = [];
+    if (this.capturing) {
+      this.url.reset();
+      this.decoder.reset();
+    }
     return AFTER_KEY;
   }
 
@@ -605,13 +666,14 @@ export class LinkCounter {
     return this.tagName === A_TAG;
   }
 
+  /** An attribute ended: an href of an <a> start tag is classified now, counted at '>'. */
   private endAttribute(): void {
     if (this.capturing) {
-      const parts = this.valueParts;
-      // A copy: the chunk these parts point into may be reused by the caller.
-      this.hrefs.push(Buffer.concat(parts));
+      this.decoder.end();
+      const outcome = this.url.end();
+      if (outcome === URL_INTERNAL) this.pendingInternal++;
+      else if (outcome === URL_EXTERNAL) this.pendingExternal++;
       this.capturing = false;
-      this.valueParts = [];
     }
   }
 
@@ -619,13 +681,10 @@ export class LinkCounter {
   private endTag(selfClosing: boolean): number {
     if (this.isEndTag) return DATA;
     if (!selfClosing && this.isAnchor()) {
-      for (const href of this.hrefs) this.classify(href, 0, href.length);
-      for (let r = 0; r < this.rangeCount; r += 2) {
-        this.classify(this.rangeBuf, this.ranges[r] as number, this.ranges[r + 1] as number);
-      }
+      this.internal += this.pendingInternal;
+      this.external += this.pendingExternal;
     }
-    this.rangeCount = 0;
-    if (this.hrefs.length !== 0) this.hrefs = [];
+    this.pendingInternal = this.pendingExternal = 0;
     // Go switches to raw text even after a self-closing "<script/>".
     const rawTag = rawTagOf(this.tagName);
     if (rawTag !== undefined) {
@@ -636,14 +695,14 @@ export class LinkCounter {
     return DATA;
   }
 
-  private rangeBuf: Uint8Array = new Uint8Array(0);
-
   /**
    * The common case, a whole tag inside one chunk, read in one tight loop with the
    * same rules as the states TAG_NAME to VALUE_UNQUOTED. `p` is at the first letter
-   * of the name. Returns the index after the closing '>' (tag name and href ranges
-   * recorded for endTag), or -1 when the chunk ends first: the caller then reads the
-   * tag again, byte by byte, with the resumable states. Changes nothing else.
+   * of the name. Returns the index after the closing '>' (tag name and the links
+   * of its href values recorded for endTag), or -1 when the chunk ends first: the
+   * caller then reads the tag again, byte by byte, with the resumable states.
+   * Changes nothing else (the value streams it may use are reset before each
+   * value). Only the last tag of a chunk can be read twice, so time stays linear.
    */
   private readTagFast(b: Uint8Array, p: number, isEnd: boolean): number {
     const n = b.length;
@@ -666,7 +725,8 @@ export class LinkCounter {
       length++;
     }
     const anchor = !isEnd && code === A_TAG;
-    let found = 0;
+    let internal = 0;
+    let external = 0;
     for (;;) {
       while (p < n && isSpace(b[p] as number)) p++;
       if (p >= n) return -1;
@@ -714,18 +774,27 @@ export class LinkCounter {
         }
       }
       if (anchor && keyEnd - keyStart === 4 && isHrefKey(b, keyStart)) {
-        this.ranges[found++] = valueStart;
-        this.ranges[found++] = valueEnd;
+        const outcome = this.classify(b, valueStart, valueEnd);
+        if (outcome === URL_INTERNAL) internal++;
+        else if (outcome === URL_EXTERNAL) external++;
       }
     }
     this.startTag(isEnd, code, length);
-    this.rangeCount = found;
-    this.rangeBuf = b;
+    this.pendingInternal = internal;
+    this.pendingExternal = external;
     return p + 1;
   }
 
-  /** One href value of a completed <a> start tag, counted by href-counter's rule. */
-  private classify(raw: Uint8Array, start: number, end: number): void {
+  /** One href value raw[start, end), by href-counter's rule: URL_REJECTED, URL_INTERNAL or URL_EXTERNAL. */
+  private classify(raw: Uint8Array, start: number, end: number): number {
+    if (end - start > this.valueCap) {
+      // Too long to decode in place: the same rule, streamed.
+      this.url.reset();
+      this.decoder.reset();
+      this.decoder.write(raw, start, end);
+      this.decoder.end();
+      return this.url.end();
+    }
     let b = raw;
     for (let i = start; i < end; i++) {
       const c = raw[i] as number;
@@ -737,15 +806,14 @@ export class LinkCounter {
       }
     }
     const host = this.host;
-    if (!parseGoUrlBytes(b, start, end, host)) return; // Go rejects it: not counted
+    if (!parseGoUrlBytes(b, start, end, host)) return URL_REJECTED; // Go rejects it: not counted
     const internal =
       (end > start && b[start] === 0x23) /* starts with '#' */ ||
       host.start === host.end ||
       (host.escaped
         ? Buffer.compare(decodeHost(b, host), this.baseHost) === 0
         : bytesEqual(b, host.start, host.end, this.baseHost));
-    if (internal) this.internal++;
-    else this.external++;
+    return internal ? URL_INTERNAL : URL_EXTERNAL;
   }
 
   private matchEndTag(name: string, onMatch: number, onMismatch: number): void {
@@ -757,8 +825,12 @@ export class LinkCounter {
 }
 
 /** Counts links in a whole document held in memory (tests, POST bodies already read). */
-export function countLinks(html: string | Uint8Array, pageUrl: string): LinkCounts {
-  const counter = LinkCounter.forPage(pageUrl);
+export function countLinks(
+  html: string | Uint8Array,
+  pageUrl: string,
+  options?: LinkCounterOptions,
+): LinkCounts {
+  const counter = LinkCounter.forPage(pageUrl, options);
   counter.write(typeof html === 'string' ? Buffer.from(html, 'utf8') : html);
   return counter.end();
 }
