@@ -1,9 +1,12 @@
 /**
  * The API's configuration, read once from the environment and validated: a bad
  * value stops the process with a message naming the variable (see main.ts).
+ * A variable set to nothing (`PORT=`, what `${PORT:-}` in Compose gives) counts
+ * as unset, for every variable alike, as Compose's and the shell's `:-` do.
  */
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { AllowEntryError, parseAllowEntry } from './fetch/ssrf-guard.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -17,8 +20,12 @@ export interface Config {
   fetchConnectTimeoutMs: number;
   fetchMaxBytes: number;
   fetchMaxRedirects: number;
-  /** Host names, addresses or CIDR ranges exempt from the SSRF guard. */
+  /** Names, addresses or CIDR ranges exempt from the SSRF guard, each with an optional port (see AllowList). */
   fetchAllowHosts: string[];
+  /** Outbound fetches in flight at most; more answer 503 fetch-capacity. */
+  fetchMaxConcurrent: number;
+  /** DNS servers for fetches (`1.2.3.4`, `1.2.3.4:53`, `[::1]:53`); empty: the system's (resolv.conf). */
+  fetchDnsServers: string[];
   shutdownTimeoutMs: number;
   /**
    * The bearer token that stored reports need (create, list, read, delete), from
@@ -27,6 +34,12 @@ export interface Config {
   apiToken: string | null;
   /** Kept above every proxy's upstream keep-alive (nginx and agents use 60 s). */
   keepAliveTimeoutMs: number;
+  /** Prometheus's /metrics is served here, on its own server, and never on `port`. */
+  metricsPort: number;
+  /** A client's request headers must arrive within this long of its first byte, or 408. */
+  headersTimeoutMs: number;
+  /** A client's whole request, body included, must arrive within this long of its first byte, or 408. */
+  requestTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -60,18 +73,37 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
 const HOST_NAME =
   /^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*\.?$/i;
 
-/** Checks one FETCH_ALLOW_HOSTS entry: a host name, an IP address or a CIDR range. */
+/** Checks one FETCH_ALLOW_HOSTS entry (ssrf-guard.ts parses them, and says why one is refused). */
 export function validAllowEntry(entry: string): boolean {
-  const slash = entry.indexOf('/');
-  if (slash >= 0) {
-    const address = entry.slice(0, slash);
-    const bits = entry.slice(slash + 1);
-    const family = isIP(address);
-    if (family === 0 || !/^\d{1,3}$/.test(bits)) return false;
-    return Number(bits) <= (family === 4 ? 32 : 128);
+  try {
+    parseAllowEntry(entry);
+    return true;
+  } catch {
+    return false;
   }
-  const unbracketed = entry.startsWith('[') && entry.endsWith(']') ? entry.slice(1, -1) : entry;
-  return isIP(unbracketed) !== 0 || HOST_NAME.test(entry);
+}
+
+/** One FETCH_DNS_SERVERS entry: `1.2.3.4`, `1.2.3.4:53`, `::1` or `[::1]:53` (what Resolver#setServers takes). */
+function validDnsServer(server: string): boolean {
+  const [, bracketed, v4, port] = /^(?:\[([^\]]+)\]|([\d.]+))(?::(\d{1,5}))?$/.exec(server) ?? [];
+  if (port !== undefined && (Number(port) < 1 || Number(port) > 65_535)) return false;
+  if (bracketed !== undefined) return isIP(bracketed) === 6 && !bracketed.includes('%');
+  if (v4 !== undefined) return isIP(v4) === 4;
+  return isIP(server) === 6 && !server.includes('%');
+}
+
+function dnsServers(env: Env): string[] {
+  const servers = (env.FETCH_DNS_SERVERS ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+  const bad = servers.find((server) => !validDnsServer(server));
+  if (bad !== undefined)
+    throw new ConfigError(
+      'FETCH_DNS_SERVERS',
+      `${JSON.stringify(bad)} is not an IP address with an optional port (1.2.3.4, 1.2.3.4:53, [::1]:53)`,
+    );
+  return servers;
 }
 
 /** RFC 6750's b64token: what may follow "Bearer " in an Authorization header. */
@@ -121,35 +153,48 @@ export function loadConfig(
   env: Env = process.env,
   readFile: (path: string) => string = (path) => readFileSync(path, 'utf8'),
 ): Config {
-  const logLevel = (env.LOG_LEVEL ?? 'info').trim().toLowerCase();
+  // Empty means unset, for every variable (as `${X:-}` in Compose gives it).
+  const logLevel = (env.LOG_LEVEL?.trim() || 'info').toLowerCase();
   if (!LOG_LEVELS.includes(logLevel as LogLevel)) {
     throw new ConfigError(
       'LOG_LEVEL',
       `must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(env.LOG_LEVEL)}`,
     );
   }
-  const dataDir = (env.DATA_DIR ?? './data').trim();
-  if (dataDir === '') throw new ConfigError('DATA_DIR', 'must not be empty');
+  const dataDir = env.DATA_DIR?.trim() || './data';
 
   const allow = (env.FETCH_ALLOW_HOSTS ?? '')
     .split(',')
     .map((entry) => entry.trim().toLowerCase())
     .filter((entry) => entry !== '');
   for (const entry of allow) {
-    if (!validAllowEntry(entry)) {
-      throw new ConfigError(
-        'FETCH_ALLOW_HOSTS',
-        `${JSON.stringify(entry)} is not a host name, IP address or CIDR range`,
-      );
+    try {
+      parseAllowEntry(entry);
+    } catch (error) {
+      if (error instanceof AllowEntryError) throw new ConfigError('FETCH_ALLOW_HOSTS', error.message);
+      throw error;
     }
   }
-  const host = (env.HOST ?? '0.0.0.0').trim();
-  if (isIP(host) === 0 && !HOST_NAME.test(host))
+  const host = env.HOST?.trim() || '0.0.0.0';
+  // Dotted digits that are no IPv4 address (999.1.1.1) are no host name either.
+  if (isIP(host) === 0 && (!HOST_NAME.test(host) || /^[\d.]+$/.test(host)))
     throw new ConfigError('HOST', `not an address: ${JSON.stringify(env.HOST)}`);
+  const port = integer(env, 'PORT', 3000, 0, 65_535);
+  const metricsPort = integer(env, 'METRICS_PORT', 9464, 0, 65_535);
+  if (port !== 0 && port === metricsPort)
+    throw new ConfigError('METRICS_PORT', 'must differ from PORT: metrics are never served on the main port');
+  // Behind the sidecar, its REQUEST_TIMEOUT_MS (30 s) cuts a trickled body first.
+  const headersTimeoutMs = integer(env, 'HEADERS_TIMEOUT_MS', 10_000, 100, 600_000);
+  const requestTimeoutMs = integer(env, 'REQUEST_TIMEOUT_MS', 35_000, 100, 3_600_000);
+  if (headersTimeoutMs >= requestTimeoutMs)
+    throw new ConfigError(
+      'HEADERS_TIMEOUT_MS',
+      `must be less than REQUEST_TIMEOUT_MS (${requestTimeoutMs}), got ${headersTimeoutMs}`,
+    );
 
   const fetchTimeoutMs = integer(env, 'FETCH_TIMEOUT_MS', 10_000, 100, 300_000);
   return {
-    port: integer(env, 'PORT', 3000, 0, 65_535),
+    port,
     host,
     dataDir,
     logLevel: logLevel as LogLevel,
@@ -161,8 +206,14 @@ export function loadConfig(
     fetchMaxBytes: integer(env, 'FETCH_MAX_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     fetchMaxRedirects: integer(env, 'FETCH_MAX_REDIRECTS', 5, 0, 20),
     fetchAllowHosts: allow,
+    // Each fetch holds sockets and a counter for up to FETCH_TIMEOUT_MS; 16 keeps one CPU busy without queueing.
+    fetchMaxConcurrent: integer(env, 'FETCH_MAX_CONCURRENT', 16, 1, 10_000),
+    fetchDnsServers: dnsServers(env),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     apiToken: readApiToken(env, readFile),
     keepAliveTimeoutMs: integer(env, 'KEEP_ALIVE_TIMEOUT_MS', 65_000, 1_000, 600_000),
+    metricsPort,
+    headersTimeoutMs,
+    requestTimeoutMs,
   };
 }

@@ -12,6 +12,8 @@ describe('loadConfig', () => {
       logLevel: 'info',
       fetchMaxRedirects: 5,
       fetchAllowHosts: [],
+      fetchMaxConcurrent: 16,
+      fetchDnsServers: [],
     });
     expect(config.keepAliveTimeoutMs).toBeGreaterThan(60_000);
   });
@@ -24,6 +26,8 @@ describe('loadConfig', () => {
       FETCH_TIMEOUT_MS: '2000',
       FETCH_MAX_BYTES: '65536',
       FETCH_ALLOW_HOSTS: ' fixtures , 127.0.0.1, 10.0.0.0/8 ,[::1], fd00::/8',
+      FETCH_MAX_CONCURRENT: '4',
+      FETCH_DNS_SERVERS: '10.0.0.2, 127.0.0.1:5353 ,[::1]:53, fd00::53',
       SHUTDOWN_TIMEOUT_MS: '5000',
     });
     expect(config).toMatchObject({
@@ -33,6 +37,8 @@ describe('loadConfig', () => {
       fetchTimeoutMs: 2000,
       fetchMaxBytes: 65536,
       fetchAllowHosts: ['fixtures', '127.0.0.1', '10.0.0.0/8', '[::1]', 'fd00::/8'],
+      fetchMaxConcurrent: 4,
+      fetchDnsServers: ['10.0.0.2', '127.0.0.1:5353', '[::1]:53', 'fd00::53'],
       shutdownTimeoutMs: 5000,
     });
   });
@@ -49,11 +55,50 @@ describe('loadConfig', () => {
     ['FETCH_ALLOW_HOSTS', 'exa mple.com'],
     ['FETCH_ALLOW_HOSTS', '10.0.0.0/33'],
     ['FETCH_ALLOW_HOSTS', 'http://x/'],
+    ['FETCH_ALLOW_HOSTS', '0.0.0.0/0'],
+    ['FETCH_ALLOW_HOSTS', 'fixtures, ::/0'],
+    ['FETCH_ALLOW_HOSTS', '::ffff:0:0/96'],
+    ['FETCH_ALLOW_HOSTS', 'fixtures:0'],
+    ['FETCH_MAX_CONCURRENT', '0'],
+    ['FETCH_MAX_CONCURRENT', 'many'],
+    ['FETCH_DNS_SERVERS', 'dns.example'],
+    ['FETCH_DNS_SERVERS', '10.0.0.2:99999'],
+    ['FETCH_DNS_SERVERS', 'fe80::1%eth0'],
     ['SHUTDOWN_TIMEOUT_MS', 'soon'],
-    ['DATA_DIR', '   '],
+    ['HOST', '999.1.1.1'],
+    ['HOST', '10.0.0'],
+    ['HOST', 'not a host'],
+    ['METRICS_PORT', '3000'],
+    ['METRICS_PORT', '65536'],
+    ['HEADERS_TIMEOUT_MS', '35000'],
+    ['REQUEST_TIMEOUT_MS', '5000'],
   ])('rejects %s=%j naming the variable', (name, value) => {
+    // REQUEST_TIMEOUT_MS below the default headers timeout is reported on HEADERS_TIMEOUT_MS, the one to lower.
+    const named = name === 'REQUEST_TIMEOUT_MS' ? 'HEADERS_TIMEOUT_MS' : name;
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
-    expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^${name}: `));
+    expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^${named}: `));
+  });
+
+  it('treats a variable set to nothing as unset, for every variable alike', () => {
+    const names = ['PORT', 'METRICS_PORT', 'HOST', 'DATA_DIR', 'LOG_LEVEL', 'FETCH_TIMEOUT_MS'];
+    for (const value of ['', '  ']) {
+      const config = loadConfig(Object.fromEntries(names.map((name) => [name, value])));
+      expect(config).toMatchObject({
+        port: 3000,
+        metricsPort: 9464,
+        host: '0.0.0.0',
+        dataDir: './data',
+        logLevel: 'info',
+        fetchTimeoutMs: 10_000,
+      });
+    }
+  });
+
+  it('orders the server timeouts: headers < whole request, keep-alive above the proxies', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ headersTimeoutMs: 10_000, requestTimeoutMs: 35_000 });
+    expect(config.headersTimeoutMs).toBeLessThan(config.requestTimeoutMs);
+    expect(config.keepAliveTimeoutMs).toBeGreaterThan(60_000);
   });
 });
 
@@ -63,6 +108,7 @@ describe('the API process with bad configuration', () => {
     ['PORT', 'eighty'],
     ['FETCH_MAX_BYTES', 'lots'],
     ['LOG_LEVEL', 'loud'],
+    ['FETCH_ALLOW_HOSTS', '::/0'],
   ])('exits non-zero with a message naming %s', (name, value) => {
     const result = spawnSync(process.execPath, ['--import', 'tsx', main], {
       env: { ...process.env, DATA_DIR: '/nonexistent-never-created', [name]: value },

@@ -1,26 +1,38 @@
 /**
  * Fetches a page for counting, safely: http and https only, every redirect hop
- * re-checked, the SSRF guard applied to the address actually connected to (so DNS
- * rebinding between a check and the connect cannot slip through), connect and
- * total timeouts, HTML content types only, and a size cap enforced while the body
- * streams into the caller's sink.
+ * re-checked, the SSRF guard applied to the port before DNS and to the address
+ * actually connected to (so DNS rebinding between a check and the connect cannot
+ * slip through), one total deadline that covers every phase (DNS, connect, TLS
+ * handshake, response headers, body) plus a connect timeout, HTML content types
+ * only, and a size cap enforced while the body streams into the caller's sink.
+ *
+ * DNS goes through c-ares (dns.promises.Resolver), not getaddrinfo: getaddrinfo
+ * runs on libuv's 4-thread pool and cannot be cancelled, so four slow names
+ * stalled every fetch of every client; c-ares queries are asynchronous sockets,
+ * carry their own timeout, and are cancelled when the deadline passes.
  *
  * DNS resolution and socket creation are injected (`resolve`, `connect`) so tests
  * can record and refuse them: no test depends on the guard to stop a real packet.
  */
-import { lookup } from 'node:dns/promises';
+import { Resolver as DnsResolver } from 'node:dns/promises';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { isIP, connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { Duplex } from 'node:stream';
+import type { FetchLimit } from './fetch-limit.js';
 import { ForbiddenDestinationError, type SsrfGuard } from './ssrf-guard.js';
 
 export interface ResolvedAddress {
   address: string;
   family: number;
 }
-export type Resolver = (hostname: string) => Promise<ResolvedAddress[]>;
+/**
+ * Resolves a host name to every address it has. `signal` aborts when the fetch's
+ * deadline passes: a resolver should stop its queries then (fetchPage stops
+ * waiting for it either way).
+ */
+export type Resolver = (hostname: string, signal: AbortSignal) => Promise<ResolvedAddress[]>;
 export interface ConnectOptions {
   address: string;
   port: number;
@@ -38,7 +50,8 @@ export interface FetchOptions {
   maxRedirects: number;
   resolve?: Resolver;
   connect?: SocketFactory;
-  requestId?: string;
+  /** Bounds fetches in flight; without it, fetches are not counted. */
+  limit?: FetchLimit;
 }
 
 export interface FetchFacts {
@@ -63,7 +76,8 @@ export type FetchFailure =
   | 'bad-redirect'
   | 'not-html'
   | 'page-too-large'
-  | 'timeout';
+  | 'timeout'
+  | 'fetch-capacity';
 
 export class FetchError extends Error {
   constructor(
@@ -78,15 +92,68 @@ export class FetchError extends Error {
 
 const HTML_TYPES = new Set(['text/html', 'application/xhtml+xml']);
 const USER_AGENT = 'stagecraft-href-counter/0.1 (+link counting)';
+/** A redirect target may be as long as a URL a client may give (params.ts), no longer: it is stored as finalUrl. */
+const MAX_URL_LENGTH = 2048;
 
-export const defaultResolver: Resolver = async (hostname) => lookup(hostname, { all: true, verbatim: true });
+/** c-ares per query: 1 s, then 2 s on the retry; the fetch's deadline cancels sooner. */
+const DNS_QUERY_TIMEOUT_MS = 1_000;
+const DNS_QUERY_TRIES = 2;
+const LOOPBACK: ResolvedAddress[] = [
+  { address: '127.0.0.1', family: 4 },
+  { address: '::1', family: 6 },
+];
+
+/**
+ * A c-ares resolver: A and AAAA queries to `servers` (`1.2.3.4`, `1.2.3.4:53`,
+ * `[::1]:53`; the system's resolv.conf servers when empty), a fresh channel per
+ * lookup so that cancelling one fetch's queries cancels no other's.
+ *
+ * c-ares reads no /etc/hosts: names there are not resolved, except `localhost`
+ * and `*.localhost`, which are loopback by RFC 6761 (and so refused by the guard
+ * unless an address entry allows loopback). Search domains are not applied
+ * either: a name is resolved as given (Docker's embedded DNS answers its service
+ * names as given; elsewhere, allow-list fully qualified names).
+ */
+export function dnsResolver(servers: readonly string[] = []): Resolver {
+  return async (hostname, signal) => {
+    const name = hostname.toLowerCase().replace(/\.$/, '');
+    if (name === 'localhost' || name.endsWith('.localhost')) return LOOPBACK;
+    const channel = new DnsResolver({ timeout: DNS_QUERY_TIMEOUT_MS, tries: DNS_QUERY_TRIES });
+    if (servers.length > 0) channel.setServers([...servers]);
+    const cancel = () => channel.cancel();
+    signal.addEventListener('abort', cancel, { once: true });
+    try {
+      const [v4, v6] = await Promise.allSettled([channel.resolve4(name), channel.resolve6(name)]);
+      const addresses = [
+        ...(v4.status === 'fulfilled' ? v4.value.map((address) => ({ address, family: 4 })) : []),
+        ...(v6.status === 'fulfilled' ? v6.value.map((address) => ({ address, family: 6 })) : []),
+      ];
+      if (addresses.length > 0) return addresses;
+      // No address at all: a timeout says more than "no such name" when one query timed out.
+      const errors = [v4, v6].flatMap((r) =>
+        r.status === 'rejected' ? [r.reason as NodeJS.ErrnoException] : [],
+      );
+      throw (
+        errors.find((e) => e.code === 'ETIMEOUT' || e.code === 'ECANCELLED') ??
+        errors[0] ??
+        new Error('no addresses')
+      );
+    } finally {
+      signal.removeEventListener('abort', cancel);
+    }
+  };
+}
+
+/** The resolver of a fetch that was given none: c-ares with the system's servers. */
+export const defaultResolver: Resolver = dnsResolver();
 
 export const defaultSocketFactory: SocketFactory = ({ address, port, tls, servername }) =>
   tls
     ? tlsConnect({
         host: address,
         port,
-        servername: isIP(servername) ? undefined : servername,
+        // SNI carries no IP address and no trailing dot (RFC 6066).
+        servername: isIP(servername) ? undefined : servername.replace(/\.$/, ''),
         ALPNProtocols: ['http/1.1'],
       })
     : netConnect({ host: address, port });
@@ -154,13 +221,33 @@ export async function fetchPage(
   options: FetchOptions,
 ): Promise<FetchFacts> {
   const started = performance.now();
-  const resolve = options.resolve ?? defaultResolver;
-  const connect = options.connect ?? defaultSocketFactory;
-  const deadline = AbortSignal.timeout(options.timeoutMs);
-  let url = parseTargetUrl(rawUrl);
+  const url = parseTargetUrl(rawUrl);
+  const release = options.limit === undefined ? () => undefined : options.limit.tryAcquire();
+  if (release === null)
+    throw new FetchError('fetch-capacity', `all ${options.limit!.max} fetch slots are in use`);
+  try {
+    return await followRedirects(url, sink, options, started);
+  } finally {
+    release();
+  }
+}
 
+async function followRedirects(
+  first: URL,
+  sink: (chunk: Buffer) => void,
+  options: FetchOptions,
+  started: number,
+): Promise<FetchFacts> {
+  const hop = {
+    ...options,
+    resolve: options.resolve ?? defaultResolver,
+    connect: options.connect ?? defaultSocketFactory,
+  };
+  // One deadline for everything: DNS, connect, TLS, headers and body of every hop.
+  const deadline = AbortSignal.timeout(options.timeoutMs);
+  let url = first;
   for (let redirects = 0; ; redirects++) {
-    const response = await requestOnce(url, { ...options, resolve, connect }, deadline);
+    const response = await requestOnce(url, hop, deadline);
     const status = response.statusCode ?? 0;
     const location = response.headers.location;
     if (status >= 300 && status < 400 && status !== 304 && location !== undefined) {
@@ -170,100 +257,138 @@ export async function fetchPage(
           redirects,
         });
       }
-      let next: URL;
-      try {
-        next = parseTargetUrl(new URL(location, url).href);
-      } catch (error) {
-        throw new FetchError(
-          'bad-redirect',
-          `redirect to an unusable location: ${(error as Error).message}`,
-          { redirects },
-        );
-      }
-      url = next;
+      url = nextHop(url, location, redirects);
       continue;
     }
+    return await readBody(url, response, sink, options, deadline, { redirects, started });
+  }
+}
 
-    const contentType = (response.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-    const facts = { finalUrl: url.href, status, contentType, redirects };
-    if (!HTML_TYPES.has(contentType)) {
-      response.destroy();
-      throw new FetchError(
-        'not-html',
-        `the page is ${contentType || 'of no declared type'}, not HTML`,
-        facts,
-      );
-    }
-    const encoding = (response.headers['content-encoding'] ?? 'identity').toLowerCase();
-    if (encoding !== 'identity') {
-      response.destroy();
-      throw new FetchError(
-        'upstream-reset',
-        `the page came with content-encoding ${encoding} though identity was asked for`,
-        facts,
-      );
-    }
-    const declared = Number(response.headers['content-length'] ?? NaN);
-    if (declared > options.maxBytes) {
-      response.destroy();
-      throw new FetchError(
-        'page-too-large',
-        `the page declares ${declared} bytes, over the ${options.maxBytes}-byte limit`,
-        facts,
-      );
-    }
+/** The URL a redirect leads to, checked like a URL a client gives. */
+function nextHop(from: URL, location: string, redirects: number): URL {
+  try {
+    const next = parseTargetUrl(new URL(location, from).href);
+    if (next.href.length > MAX_URL_LENGTH)
+      throw new Error(`the location is longer than ${MAX_URL_LENGTH} characters`);
+    return next;
+  } catch (error) {
+    throw new FetchError('bad-redirect', `redirect to an unusable location: ${(error as Error).message}`, {
+      redirects,
+    });
+  }
+}
 
-    let bytes = 0;
-    try {
-      for await (const chunk of response as AsyncIterable<Buffer>) {
-        bytes += chunk.length;
-        if (bytes > options.maxBytes) {
-          response.destroy();
-          throw new FetchError('page-too-large', `the page is over the ${options.maxBytes}-byte limit`, {
-            ...facts,
-            bytes,
-          });
-        }
-        sink(chunk);
-      }
-    } catch (error) {
-      if (error instanceof FetchError) throw error;
-      if (deadline.aborted)
-        throw new FetchError('timeout', `no complete answer within ${options.timeoutMs} ms`, {
+async function readBody(
+  url: URL,
+  response: http.IncomingMessage,
+  sink: (chunk: Buffer) => void,
+  options: FetchOptions,
+  deadline: AbortSignal,
+  { redirects, started }: { redirects: number; started: number },
+): Promise<FetchFacts> {
+  const status = response.statusCode ?? 0;
+  const contentType = (response.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  const facts = { finalUrl: url.href, status, contentType, redirects };
+  if (!HTML_TYPES.has(contentType)) {
+    response.destroy();
+    throw new FetchError('not-html', `the page is ${contentType || 'of no declared type'}, not HTML`, facts);
+  }
+  const encoding = (response.headers['content-encoding'] ?? 'identity').toLowerCase();
+  if (encoding !== 'identity') {
+    response.destroy();
+    throw new FetchError(
+      'upstream-reset',
+      `the page came with content-encoding ${encoding} though identity was asked for`,
+      facts,
+    );
+  }
+  const declared = Number(response.headers['content-length'] ?? NaN);
+  if (declared > options.maxBytes) {
+    response.destroy();
+    throw new FetchError(
+      'page-too-large',
+      `the page declares ${declared} bytes, over the ${options.maxBytes}-byte limit`,
+      facts,
+    );
+  }
+
+  let bytes = 0;
+  try {
+    for await (const chunk of response as AsyncIterable<Buffer>) {
+      bytes += chunk.length;
+      if (bytes > options.maxBytes) {
+        response.destroy();
+        throw new FetchError('page-too-large', `the page is over the ${options.maxBytes}-byte limit`, {
           ...facts,
           bytes,
         });
-      if ((error as NodeJS.ErrnoException).code !== undefined)
-        throw networkFailure(error as NodeJS.ErrnoException, url);
-      throw error;
+      }
+      sink(chunk);
     }
-    if (!response.complete)
-      throw new FetchError('upstream-reset', `connection to ${url.host} closed mid-body`, {
+  } catch (error) {
+    if (error instanceof FetchError) throw error;
+    if (deadline.aborted)
+      throw new FetchError('timeout', `no complete answer within ${options.timeoutMs} ms`, {
         ...facts,
         bytes,
       });
-    return { ...facts, bytes, durationMs: performance.now() - started };
+    if ((error as NodeJS.ErrnoException).code !== undefined)
+      throw networkFailure(error as NodeJS.ErrnoException, url);
+    throw error;
   }
+  if (!response.complete)
+    throw new FetchError('upstream-reset', `connection to ${url.host} closed mid-body`, {
+      ...facts,
+      bytes,
+    });
+  return { ...facts, bytes, durationMs: performance.now() - started };
 }
 
 type HopOptions = FetchOptions & { resolve: Resolver; connect: SocketFactory };
 
-/** One request, on a connection opened only after the guard approved the address. */
-function requestOnce(url: URL, options: HopOptions, deadline: AbortSignal): Promise<http.IncomingMessage> {
+function forbidden(error: unknown): unknown {
+  return error instanceof ForbiddenDestinationError
+    ? new FetchError('forbidden-destination', error.message)
+    : error;
+}
+
+function deadlineError(what: string, options: FetchOptions): FetchError {
+  return new FetchError('timeout', `${what} within the ${options.timeoutMs} ms fetch deadline`);
+}
+
+/**
+ * One request: the port checked, the name resolved, every address checked, and
+ * only then a connection opened, to the first address; all within the deadline.
+ */
+async function requestOnce(
+  url: URL,
+  options: HopOptions,
+  deadline: AbortSignal,
+): Promise<http.IncomingMessage> {
   const tls = url.protocol === 'https:';
   const hostname = hostnameOf(url);
   const port = Number(url.port || (tls ? 443 : 80));
 
-  const createConnection = (
-    _opts: unknown,
-    done: (error: Error | null, socket?: Duplex) => void,
-  ): undefined => {
-    openGuardedSocket(hostname, port, tls, options, deadline).then(
-      (socket) => done(null, socket),
-      (error: Error) => done(error),
-    );
-    return undefined;
-  };
+  try {
+    options.guard.checkPort(hostname, port);
+  } catch (error) {
+    throw forbidden(error);
+  }
+  const addresses =
+    isIP(hostname) !== 0
+      ? [{ address: hostname, family: isIP(hostname) }]
+      : await resolveWithin(hostname, options, deadline);
+  // Every address the name resolves to must pass: a name that mixes public and
+  // private addresses is refused rather than raced.
+  for (const { address } of addresses) {
+    try {
+      options.guard.check(hostname, address, port);
+    } catch (error) {
+      throw forbidden(error);
+    }
+  }
+  if (deadline.aborted) throw deadlineError(`no answer from ${url.host}`, options);
+  const socket = await openSocket(url, addresses[0]!.address, port, tls, options, deadline);
 
   return new Promise((resolvePromise, reject) => {
     const request = (tls ? https : http).request({
@@ -272,84 +397,113 @@ function requestOnce(url: URL, options: HopOptions, deadline: AbortSignal): Prom
       hostname,
       port,
       path: url.pathname + url.search,
+      // No X-Request-Id or other internal header: the page server is a third party.
       headers: {
         host: url.host,
         'user-agent': USER_AGENT,
         accept: 'text/html,application/xhtml+xml;q=0.9',
         'accept-encoding': 'identity',
-        ...(options.requestId === undefined ? {} : { 'x-request-id': options.requestId }),
       },
-      // Only the socket factory below may open connections: no agent pool, no
-      // lookup by http itself.
-      createConnection: createConnection as unknown as http.RequestOptions['createConnection'],
+      // The connection the guard approved, and no other: no agent pool, no lookup by http itself.
+      createConnection: (() => socket) as unknown as http.RequestOptions['createConnection'],
       signal: deadline,
     });
     request.once('response', resolvePromise);
     request.once('error', (error: NodeJS.ErrnoException) => {
+      socket.destroy();
       if (error instanceof FetchError) reject(error);
       else if (deadline.aborted || error.name === 'AbortError')
-        reject(new FetchError('timeout', `no answer from ${url.host} within ${options.timeoutMs} ms`));
+        reject(deadlineError(`no answer from ${url.host}`, options));
       else reject(networkFailure(error, url));
     });
     request.end();
   });
 }
 
-async function openGuardedSocket(
+/** The name's addresses, or a FetchError: dns-failure, or timeout when the deadline passes first. */
+async function resolveWithin(
   hostname: string,
+  options: HopOptions,
+  deadline: AbortSignal,
+): Promise<ResolvedAddress[]> {
+  if (deadline.aborted) throw deadlineError(`${hostname} did not resolve`, options);
+  let onAbort = () => undefined as void;
+  const expired = new Promise<never>((_resolve, reject) => {
+    onAbort = () => reject(deadlineError(`${hostname} did not resolve`, options));
+    deadline.addEventListener('abort', onAbort, { once: true });
+  });
+  let addresses: ResolvedAddress[];
+  try {
+    // An injected resolver that ignores the signal is bounded all the same.
+    addresses = await Promise.race([options.resolve(hostname, deadline), expired]);
+  } catch (error) {
+    if (error instanceof FetchError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ETIMEOUT' || code === 'ECANCELLED')
+      throw deadlineError(`${hostname} did not resolve (DNS ${code})`, options);
+    throw new FetchError('dns-failure', `cannot resolve ${hostname}: ${code ?? (error as Error).message}`);
+  } finally {
+    deadline.removeEventListener('abort', onAbort);
+  }
+  if (addresses.length === 0) throw new FetchError('dns-failure', `${hostname} has no addresses`);
+  return addresses;
+}
+
+/**
+ * Opens the connection (and completes the TLS handshake) within the connect
+ * timeout and the deadline; when either passes, the socket is destroyed at
+ * once, so nothing a fetch opened outlives it.
+ */
+function openSocket(
+  url: URL,
+  address: string,
   port: number,
   tls: boolean,
   options: HopOptions,
   deadline: AbortSignal,
 ): Promise<Duplex> {
-  let addresses: ResolvedAddress[];
-  if (isIP(hostname) !== 0) addresses = [{ address: hostname, family: isIP(hostname) }];
-  else {
-    try {
-      addresses = await options.resolve(hostname);
-    } catch {
-      throw new FetchError('dns-failure', `cannot resolve ${hostname}`);
-    }
-  }
-  if (addresses.length === 0) throw new FetchError('dns-failure', `${hostname} has no addresses`);
-  // Every address the name resolves to must pass: a name that mixes public and
-  // private addresses is refused rather than raced.
-  for (const { address } of addresses) {
-    try {
-      options.guard.check(hostname, address);
-    } catch (error) {
-      if (error instanceof ForbiddenDestinationError)
-        throw new FetchError('forbidden-destination', error.message);
-      throw error;
-    }
-  }
-  if (deadline.aborted)
-    throw new FetchError('timeout', `no answer from ${hostname} within ${options.timeoutMs} ms`);
-
-  const socket = options.connect({ address: addresses[0]!.address, port, tls, servername: hostname });
+  const hostname = hostnameOf(url);
   return new Promise((resolvePromise, reject) => {
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(
-        new FetchError(
-          'timeout',
-          `no connection to ${hostname}:${port} within ${options.connectTimeoutMs} ms`,
-        ),
-      );
-    }, options.connectTimeoutMs);
+    let socket: Duplex;
+    try {
+      socket = options.connect({ address, port, tls, servername: hostname });
+    } catch (error) {
+      reject(new FetchError('connect-failure', `cannot connect to ${url.host}: ${(error as Error).message}`));
+      return;
+    }
     const ready = tls ? 'secureConnect' : 'connect';
-    socket.once(ready, () => {
+    const settle = () => {
       clearTimeout(timer);
+      deadline.removeEventListener('abort', onAbort);
+      socket.off(ready, onReady);
+      socket.off('error', onError);
+    };
+    const fail = (error: FetchError) => {
+      settle();
+      socket.destroy();
+      reject(error);
+    };
+    const onReady = () => {
+      settle();
       resolvePromise(socket);
-    });
-    socket.once('error', (error: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      reject(
-        networkFailure(
-          error,
-          new URL(`${tls ? 'https' : 'http'}://${isIP(hostname) === 6 ? `[${hostname}]` : hostname}:${port}`),
+    };
+    const onError = (error: NodeJS.ErrnoException) => {
+      settle();
+      reject(networkFailure(error, url));
+    };
+    const onAbort = () => fail(deadlineError(`no connection to ${hostname}:${port}`, options));
+    const timer = setTimeout(
+      () =>
+        fail(
+          new FetchError(
+            'timeout',
+            `no connection to ${hostname}:${port} within ${options.connectTimeoutMs} ms`,
+          ),
         ),
-      );
-    });
+      options.connectTimeoutMs,
+    );
+    deadline.addEventListener('abort', onAbort, { once: true });
+    socket.once(ready, onReady);
+    socket.once('error', onError);
   });
 }

@@ -33,6 +33,12 @@ export function countRoutes(deps: AppDeps): Router {
   const router = Router();
 
   router.get('/api/v1/count', async (req: Request, res: Response) => {
+    // Express answers HEAD with the GET handler, which would run a whole fetch for
+    // an answer without a body: HEAD is refused instead, before any work.
+    if (req.method === 'HEAD') {
+      res.setHeader('allow', 'GET, POST');
+      throw new HttpProblem(405, 'method-not-allowed', 'Method not allowed', 'HEAD is not one of GET, POST');
+    }
     const url = queryString(req, 'url', { required: true, maxLength: MAX_URL_LENGTH });
     res.json(await countWithMetrics(deps, url, req));
   });
@@ -50,6 +56,21 @@ export function countRoutes(deps: AppDeps): Router {
         'unsupported-media-type',
         'Unsupported media type',
         `send the page as ${HTML_BODY_TYPES.join(' or ')}`,
+      );
+    }
+    // A coded body (gzip, ...) would be counted as its compressed bytes, and its
+    // decoded size is unknown until decoded: only identity is read.
+    const codings = (req.get('content-encoding') ?? '')
+      .split(',')
+      .map((coding) => coding.trim().toLowerCase())
+      .filter((coding) => coding !== '' && coding !== 'identity');
+    if (codings.length > 0) {
+      res.setHeader('accept-encoding', 'identity');
+      throw new HttpProblem(
+        415,
+        'unsupported-content-encoding',
+        'Unsupported content encoding',
+        `send the page without a content coding, not ${codings.join(', ')}`,
       );
     }
     const limit = deps.config.fetchMaxBytes;

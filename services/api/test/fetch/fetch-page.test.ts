@@ -5,7 +5,12 @@
  * only to fixture servers on loopback addresses.
  */
 import { Duplex } from 'node:stream';
-import { connect as netConnect } from 'node:net';
+import {
+  createServer as createTcpServer,
+  connect as netConnect,
+  type AddressInfo,
+  type Socket,
+} from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   fetchPage,
@@ -63,7 +68,8 @@ describe('SSRF guard at connect time (resolver and sockets faked)', () => {
   it.each([
     ['private', '10.0.0.5'],
     ['loopback', '127.0.0.1'],
-    ['link-local (cloud metadata)', '169.254.169.254'],
+    ['cloud metadata', '169.254.169.254'],
+    ['link-local', '169.254.1.1'],
     ['CGNAT', '100.64.1.1'],
     ['unique-local IPv6', 'fd00::1'],
     ['IPv4-mapped IPv6 loopback', '::ffff:127.0.0.1'],
@@ -134,6 +140,67 @@ describe('SSRF guard at connect time (resolver and sockets faked)', () => {
     ]);
   });
 
+  it('an allow-listed name rebound to loopback is refused before any socket opens', async () => {
+    const { connect, attempts } = refusingFactory();
+    const guard = new SsrfGuard(new AllowList(['fixtures.internal']));
+    for (const address of ['127.0.0.1', '169.254.169.254', '::1']) {
+      const resolve = async () => [{ address, family: address.includes(':') ? 6 : 4 }];
+      await expect(
+        fetchPage('http://fixtures.internal/', sink, options({ guard, resolve, connect })),
+      ).rejects.toMatchObject({ failure: 'forbidden-destination' });
+    }
+    expect(attempts).toEqual([]);
+  });
+
+  it('an allow-listed name matches whatever case, trailing dot or width the URL spells it in', async () => {
+    const { connect, attempts } = refusingFactory();
+    const guard = new SsrfGuard(new AllowList(['fixtures.internal']));
+    const resolve = async () => [{ address: '10.0.0.7', family: 4 }];
+    for (const url of [
+      'http://FIXTURES.Internal/',
+      'http://fixtures.internal./',
+      'http://\uff46\uff49\uff58\uff54\uff55\uff52\uff45\uff53.internal/',
+    ]) {
+      await expect(fetchPage(url, sink, options({ guard, resolve, connect }))).rejects.toMatchObject({
+        failure: 'connect-failure', // allowed by the guard, then refused by the test's socket factory
+      });
+    }
+    expect(attempts.map((a) => a.address)).toEqual(['10.0.0.7', '10.0.0.7', '10.0.0.7']);
+    await expect(
+      fetchPage('http://fixtures.internal.evil/', sink, options({ guard, resolve, connect })),
+    ).rejects.toMatchObject({ failure: 'forbidden-destination' });
+    expect(attempts).toHaveLength(3);
+  });
+
+  it('a bad port is refused before DNS and before any socket opens', async () => {
+    const { connect, attempts } = refusingFactory();
+    const resolved: string[] = [];
+    const resolve = async (hostname: string) => {
+      resolved.push(hostname);
+      return [{ address: '93.184.215.14', family: 4 }];
+    };
+    for (const url of ['http://mail.example:25/', 'http://93.184.215.14:22/', 'https://irc.example:6697/']) {
+      await expect(fetchPage(url, sink, options({ resolve, connect }))).rejects.toMatchObject({
+        failure: 'forbidden-destination',
+      });
+    }
+    expect(resolved).toEqual([]);
+    expect(attempts).toEqual([]);
+  });
+
+  it('a bad port is reached only when the allow list names that host and port', async () => {
+    const { connect, attempts } = refusingFactory();
+    const resolve = async () => [{ address: '93.184.215.14', family: 4 }];
+    const guard = new SsrfGuard(new AllowList(['mail.example:25']));
+    await expect(
+      fetchPage('http://mail.example:25/', sink, options({ guard, resolve, connect })),
+    ).rejects.toMatchObject({ failure: 'connect-failure' });
+    await expect(
+      fetchPage('http://other.example:25/', sink, options({ guard, resolve, connect })),
+    ).rejects.toMatchObject({ failure: 'forbidden-destination' });
+    expect(attempts.map((a) => `${a.address}:${a.port}`)).toEqual(['93.184.215.14:25']);
+  });
+
   it('DNS rebinding: the address checked is the address connected to, on every hop', async () => {
     const fixture = await startFixtureServer({ '/start': redirect('http://rebind.example/next') });
     try {
@@ -187,6 +254,13 @@ describe('fetching from fixture servers on 127.0.0.1', () => {
         setTimeout(() => req.socket.destroy(), 20);
       },
       '/not-found': html('<a href="/home">', 404),
+      '/to-smtp': redirect('http://127.0.0.1:25/'),
+      '/to-long': (_req, res) => res.writeHead(302, { location: '/page?' + 'q'.repeat(3000) }).end(),
+      '/trickle': (_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/html' });
+        const timer = setInterval(() => res.write('<'), 20);
+        res.once('close', () => clearInterval(timer));
+      },
     });
   });
   afterAll(async () => {
@@ -301,6 +375,36 @@ describe('fetching from fixture servers on 127.0.0.1', () => {
     });
   });
 
+  it('refuses a redirect to a bad port of an allowed address, which is never dialled', async () => {
+    const attempts: ConnectOptions[] = [];
+    await expect(
+      fetchPage(fixture.url('/to-smtp'), sink, options({ guard, connect: loopbackOnlyFactory(attempts) })),
+    ).rejects.toMatchObject({ failure: 'forbidden-destination' });
+    expect(attempts.map((a) => a.port)).toEqual([fixture.port]);
+  });
+
+  it('refuses a redirect to a URL longer than a client may send (2048 characters)', async () => {
+    await expect(fetchPage(fixture.url('/to-long'), sink, options({ guard }))).rejects.toMatchObject({
+      failure: 'bad-redirect',
+    });
+  });
+
+  it('sends the page server no header beyond the four a fetch needs (no X-Request-Id)', async () => {
+    await fetchPage(fixture.url('/page'), sink, options({ guard }));
+    const headers = Object.keys(fixture.requests.at(-1)!.headers).sort();
+    expect(headers).toEqual(['accept', 'accept-encoding', 'connection', 'host', 'user-agent']);
+  });
+
+  it('times out a body trickled a byte at a time, at the total deadline', async () => {
+    const started = performance.now();
+    let received = 0;
+    await expect(
+      fetchPage(fixture.url('/trickle'), (c) => (received += c.length), options({ guard, timeoutMs: 400 })),
+    ).rejects.toMatchObject({ failure: 'timeout' });
+    expect(performance.now() - started).toBeLessThan(400 + 300);
+    expect(received).toBeGreaterThan(0); // the body was flowing, one byte at a time
+  });
+
   it('counts an error page like any page, with its status', async () => {
     const facts = await fetchPage(fixture.url('/not-found'), sink, options({ guard }));
     expect(facts.status).toBe(404);
@@ -319,5 +423,77 @@ describe('fetching from fixture servers on 127.0.0.1', () => {
     await expect(fetchPage('/relative', sink, options({ guard }))).rejects.toMatchObject({
       failure: 'invalid-url',
     });
+  });
+});
+
+/** A TCP server on 127.0.0.1 that does what `onSocket` says (usually: nearly nothing), and reports closes. */
+async function startRawServer(
+  onSocket: (socket: Socket) => void,
+): Promise<{ port: number; closedAt: number[]; close: () => Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const closedAt: number[] = [];
+  const server = createTcpServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+    socket.once('close', () => {
+      sockets.delete(socket);
+      closedAt.push(performance.now());
+    });
+    onSocket(socket);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    closedAt,
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+describe('the total deadline covers every phase (servers on 127.0.0.1)', () => {
+  const guard = new SsrfGuard(new AllowList(['127.0.0.1']));
+
+  it('cuts a TLS handshake that never completes at the deadline, and closes its socket then', async () => {
+    // Reads the ClientHello (so it sees the client's close) and never answers it.
+    const silent = await startRawServer((socket) => socket.resume());
+    try {
+      const started = performance.now();
+      await expect(
+        fetchPage(
+          `https://127.0.0.1:${silent.port}/`,
+          sink,
+          options({ guard, timeoutMs: 300, connectTimeoutMs: 5_000 }),
+        ),
+      ).rejects.toMatchObject({ failure: 'timeout' });
+      const failedAt = performance.now();
+      expect(failedAt - started).toBeLessThan(300 + 300);
+      // Nothing the fetch opened outlives it: the socket is closed at the deadline,
+      // not when the (longer) connect timeout would have fired.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(silent.closedAt).toHaveLength(1);
+      expect(silent.closedAt[0]! - failedAt).toBeLessThan(250);
+    } finally {
+      await silent.close();
+    }
+  });
+
+  it('cuts response headers trickled a byte at a time at the deadline', async () => {
+    const head = 'HTTP/1.1 200 OK\r\ncontent-type: text/html\r\nx-slow: ' + 'a'.repeat(10_000);
+    const trickler = await startRawServer((socket) => {
+      let i = 0;
+      const timer = setInterval(() => socket.write(head[i++ % head.length]!), 20);
+      socket.once('close', () => clearInterval(timer));
+    });
+    try {
+      const started = performance.now();
+      await expect(
+        fetchPage(`http://127.0.0.1:${trickler.port}/`, sink, options({ guard, timeoutMs: 400 })),
+      ).rejects.toMatchObject({ failure: 'timeout' });
+      expect(performance.now() - started).toBeLessThan(400 + 300);
+    } finally {
+      await trickler.close();
+    }
   });
 });
