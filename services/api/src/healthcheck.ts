@@ -5,7 +5,8 @@
  */
 import { get } from 'node:http';
 
-const port = Number(process.env.PORT ?? 3000);
+// Empty means unset, as in config.ts.
+const port = Number(process.env.PORT?.trim() || 3000);
 const request = get({ host: '127.0.0.1', port, path: '/healthz', timeout: 2_000 }, (response) => {
   response.resume();
   process.exit(response.statusCode === 200 ? 0 : 1);

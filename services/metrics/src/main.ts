@@ -2,15 +2,16 @@
  * Entry point of the metrics sidecar: the proxied port and the metrics port,
  * graceful shutdown. SIGTERM fails readiness, stops accepting, lets in-flight
  * proxied requests finish, then exits 0 (1 past SHUTDOWN_TIMEOUT_MS).
+ * Start-up failures end it with one line on stderr naming the variable to change
+ * and no stack trace: 78 (EX_CONFIG) for a bad value or an address that cannot be
+ * bound, 1 for a port another process holds.
  */
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { pino } from 'pino';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { createOpsApp } from './ops-app.js';
-import { answerClientErrors } from './problem.js';
-import { createProxyApp } from './proxy-app.js';
 import { createRedMetrics } from './red-metrics.js';
 import { RouteLabels } from './route-labels.js';
+import { createServers } from './servers.js';
 
 function fail(message: string): never {
   process.stderr.write(`metrics: invalid configuration: ${message}\n`);
@@ -41,15 +42,32 @@ const logger = pino({
 const metrics = createRedMetrics();
 let draining = false;
 
-const proxy = createServer(createProxyApp({ config, metrics, labels, logger }));
-answerClientErrors(proxy);
-// Longer than nginx's upstream keep-alive (60 s), so the gateway never reuses a socket we are closing.
-proxy.keepAliveTimeout = config.keepAliveTimeoutMs;
-proxy.headersTimeout = config.keepAliveTimeoutMs + 1_000;
-const ops = createServer(createOpsApp(metrics, () => draining));
-answerClientErrors(ops);
+// Timeouts (see servers.ts): headers 10 s, whole request 30 s, idle keep-alive 65 s,
+// longer than nginx's upstream keep-alive (60 s).
+const { proxy, ops } = createServers({ config, metrics, labels, logger, draining: () => draining });
 
-function listen(server: Server, port: number, name: string): void {
+const LISTEN_ERRORS: Record<string, string> = {
+  EADDRINUSE: 'address already in use',
+  EADDRNOTAVAIL: 'address not available on this machine',
+  EACCES: 'permission denied',
+  ENOTFOUND: 'host name does not resolve',
+  EAI_AGAIN: 'host name did not resolve in time',
+};
+
+/**
+ * A port that cannot be bound ends the process with one line naming the variable
+ * to change: exit 1 when another process holds the port (it may let go: a restart
+ * can succeed), 78 (EX_CONFIG) when the address itself is wrong.
+ */
+function listen(server: Server, port: number, name: string, variable: string): void {
+  server.once('error', (error: NodeJS.ErrnoException) => {
+    const code = error.code ?? 'unknown';
+    const blame = ['EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN'].includes(code) ? 'HOST' : variable;
+    process.stderr.write(
+      `metrics: cannot listen on ${config.host}:${port}: ${LISTEN_ERRORS[code] ?? code} (${blame})\n`,
+    );
+    process.exit(code === 'EADDRINUSE' || code === 'EAI_AGAIN' ? 1 : 78);
+  });
   server.listen(port, config.host, () => {
     const address = server.address();
     logger.info(
@@ -62,8 +80,8 @@ function listen(server: Server, port: number, name: string): void {
     );
   });
 }
-listen(proxy, config.port, 'proxy');
-listen(ops, config.metricsPort, 'metrics');
+listen(proxy, config.port, 'proxy', 'PORT');
+listen(ops, config.metricsPort, 'metrics', 'METRICS_PORT');
 
 function shutdown(signal: string): void {
   if (draining) return;

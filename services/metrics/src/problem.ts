@@ -1,5 +1,5 @@
 /** RFC 9457 problem documents for the answers the sidecar gives itself (upstream down or slow, blocked paths). */
-import type { Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 
 export function sendProblem(
@@ -25,7 +25,35 @@ export function sendProblem(
   res.end(body);
 }
 
-/** Node's own status for a request its parser rejected, by llhttp error code. */
+// ---- twin: byte-identical in services/api/src/http/problem.ts and services/metrics/src/problem.ts
+// (test/problem-twins.test.ts in the sidecar checks it) until both move to a shared package.
+
+/** A problem document answered before any handler ran; the connection closes after it. */
+export function closeWithProblem(
+  res: ServerResponse,
+  status: number,
+  slug: string,
+  title: string,
+  detail: string,
+): void {
+  const requestId = res.getHeader('x-request-id');
+  const body = JSON.stringify({
+    type: `urn:stagecraft:problem:${slug}`,
+    title,
+    status,
+    detail,
+    ...(typeof requestId === 'string' ? { requestId } : {}),
+  });
+  res.writeHead(status, {
+    'content-type': 'application/problem+json',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+    connection: 'close',
+  });
+  res.end(body);
+}
+
+/** Node's own status for a request its parser rejected or that timed out, by error code. */
 function clientErrorStatus(code: string | undefined): [number, string, string] {
   if (code === 'HPE_HEADER_OVERFLOW')
     return [431, 'header-fields-too-large', 'Request header fields too large'];
@@ -35,25 +63,89 @@ function clientErrorStatus(code: string | undefined): [number, string, string] {
 
 /**
  * Requests Node's HTTP parser rejects (a method it does not know, bytes not
- * allowed in a path, an oversized header) never reach a handler; Node would
- * answer a bare 400. Answer a problem document instead, and close.
+ * allowed in a path, an oversized header, two Content-Length values) never reach
+ * a handler, nor do requests whose headers (headersTimeout) or whole body
+ * (requestTimeout) did not arrive in time; Node would answer a bare 400 or 408.
+ * Answer a problem document instead, and close.
  */
 export function answerClientErrors(server: Server): void {
-  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+  server.on('clientError', (error: NodeJS.ErrnoException & { reason?: string }, socket: Duplex) => {
     if (error.code === 'ECONNRESET' || !socket.writable) {
       socket.destroy();
       return;
     }
     const [status, slug, title] = clientErrorStatus(error.code);
-    const body = JSON.stringify({
-      type: `urn:stagecraft:problem:${slug}`,
-      title,
-      status,
-      detail: 'the request could not be parsed as HTTP/1.1',
-    });
+    const detail =
+      status === 408
+        ? 'the request did not arrive in time'
+        : `the request could not be parsed as HTTP/1.1${error.reason ? `: ${error.reason}` : ''}`;
+    // A body that stopped arriving times out while its handler runs: answer through
+    // that request's response, unless it has begun, when only a cut can end it
+    // (bytes written beside it would corrupt the stream). Node's own handler looks
+    // at the same internal field.
+    const inFlight = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (inFlight) {
+      if (inFlight.headersSent) socket.destroy();
+      else closeWithProblem(inFlight, status, slug, title, detail);
+      return;
+    }
+    const body = JSON.stringify({ type: `urn:stagecraft:problem:${slug}`, title, status, detail });
     socket.end(
       `HTTP/1.1 ${status} ${title}\r\ncontent-type: application/problem+json\r\n` +
         `content-length: ${Buffer.byteLength(body)}\r\ncache-control: no-store\r\nconnection: close\r\n\r\n${body}`,
     );
   });
 }
+
+/** RFC 9112 section 3.2: Host is empty, or uri-host with an optional port. */
+const HOST_VALUE = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::\d*)?$/;
+const UPGRADE_TOKEN = /(?:^|,)[ \t]*upgrade[ \t]*(?:,|$)/i;
+
+/**
+ * What Node's parser lets through but RFC 9112 says a server must refuse, or
+ * where two hops could read one request two ways: HTTP/0.9 (no version: 400),
+ * HTTP/2 spoken as text (505), an HTTP/1.1 request without Host, two Host lines
+ * or a Host that is not host[:port] (400, section 3.2). Node's requireHostHeader
+ * answers the missing Host with a bare 400, so servers turn it off and rely on
+ * this. Answers and returns true, or returns false to let the request through.
+ *
+ * An Upgrade request is served as a plain one (nothing here speaks another
+ * protocol), but Node drops whatever the client pipelined behind it, so its
+ * connection closes after the answer instead of waiting for requests it lost.
+ */
+export function refuseAmbiguousRequest(req: IncomingMessage, res: ServerResponse): boolean {
+  let problem: [number, string, string, string] | undefined;
+  if (req.httpVersionMajor === 0) {
+    problem = [400, 'bad-request', 'Bad request', 'HTTP/0.9 requests (no version) are not served'];
+  } else if (req.httpVersionMajor !== 1) {
+    problem = [
+      505,
+      'http-version-not-supported',
+      'HTTP version not supported',
+      `HTTP/${req.httpVersion} is not spoken on this connection; use HTTP/1.1`,
+    ];
+  } else {
+    let hosts = 0;
+    let host: string | undefined;
+    const raw = req.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) {
+      if (raw[i]!.length === 4 && raw[i]!.toLowerCase() === 'host') {
+        hosts++;
+        host = raw[i + 1];
+      }
+    }
+    if (hosts > 1) problem = [400, 'bad-request', 'Bad request', 'more than one Host header'];
+    else if (host === undefined && req.httpVersionMinor === 1)
+      problem = [400, 'bad-request', 'Bad request', 'an HTTP/1.1 request needs a Host header'];
+    else if (host !== undefined && !HOST_VALUE.test(host))
+      problem = [400, 'bad-request', 'Bad request', 'the Host header is not a host[:port]'];
+  }
+  if (problem === undefined) {
+    if (req.headers.upgrade !== undefined && UPGRADE_TOKEN.test(req.headers.connection ?? ''))
+      res.setHeader('connection', 'close');
+    return false;
+  }
+  closeWithProblem(res, ...problem);
+  return true;
+}
+// ---- end twin

@@ -23,7 +23,7 @@ export function methodLabel(method: string | undefined): string {
   return KNOWN_METHODS.has(upper) ? upper : '_OTHER';
 }
 
-export type UpstreamFailure = 'refused' | 'reset' | 'timeout' | 'other';
+export type UpstreamFailure = 'refused' | 'reset' | 'timeout' | 'protocol' | 'other';
 
 export interface RedMetrics {
   registry: Registry;
@@ -73,7 +73,7 @@ export function createRedMetrics(): RedMetrics {
     }),
     upstreamFailures: new Counter({
       name: 'stagecraft_proxy_upstream_failures_total',
-      help: 'Requests the upstream failed, by kind: refused (no connection), reset (connection broken), timeout.',
+      help: 'Requests the upstream failed, by kind: refused (no connection), reset (connection broken), timeout, protocol (not an HTTP/1.1 answer, e.g. an unasked 101).',
       labelNames: ['kind'],
       registers,
     }),

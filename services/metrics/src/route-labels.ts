@@ -2,7 +2,10 @@
  * Route labels for metrics, from the API's own OpenAPI document (the single source
  * of truth for its routes). A concrete path becomes its template
  * (/api/v1/reports/42 -> /api/v1/reports/{id}); anything else becomes "unmatched",
- * so label cardinality stays bounded whatever paths clients send.
+ * so label cardinality stays bounded whatever paths clients send. Paths are read
+ * the way the API's router (Express 5) reads them, so a request the API serves is
+ * labelled with the route that served it: letter case ignored, one trailing
+ * slash allowed, the fragment dropped, percent-encoding left alone.
  */
 import { readFileSync } from 'node:fs';
 
@@ -20,11 +23,13 @@ export class RouteLabels {
   constructor(templates: readonly string[]) {
     this.templates = [];
     for (const template of templates) {
-      if (!template.includes('{')) this.exact.set(template, template);
+      if (!template.includes('{')) this.exact.set(template.toLowerCase(), template);
       else {
         this.templates.push({
           template,
-          segments: template.split('/').map((s) => (s.startsWith('{') && s.endsWith('}') ? null : s)),
+          segments: template
+            .split('/')
+            .map((s) => (s.startsWith('{') && s.endsWith('}') ? null : s.toLowerCase())),
         });
       }
     }
@@ -49,10 +54,11 @@ export class RouteLabels {
     return this.exact.size + this.templates.length;
   }
 
-  /** The template for a request path (query string ignored), or "unmatched". */
+  /** The template for a request target (query and fragment ignored), or "unmatched". */
   label(url: string): string {
-    const q = url.indexOf('?');
-    const path = q < 0 ? url : url.slice(0, q);
+    let path = pathOf(url).toLowerCase();
+    // Express's default (non-strict) routing matches /x/ as /x; one slash only.
+    if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
     const hit = this.exact.get(path);
     if (hit !== undefined) return hit;
     const segments = path.split('/');
@@ -66,4 +72,41 @@ export class RouteLabels {
     }
     return UNMATCHED;
   }
+}
+
+/** The path of a request target: up to its query or fragment, as the API's router reads it. */
+export function pathOf(target: string): string {
+  for (let i = 0; i < target.length; i++) {
+    const c = target.charCodeAt(i);
+    if (c === 63 /* ? */ || c === 35 /* # */) return target.slice(0, i);
+  }
+  return target;
+}
+
+/** %XX sequences decoded byte by byte; malformed ones are left as they are (never throws). */
+function percentDecode(text: string): string {
+  return text.replace(/%([0-9a-f]{2})/gi, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+}
+
+/**
+ * Whether a request target names a metrics path in any spelling some hop could
+ * read as one: a segment that is "metrics" in any letter case, percent-decoded
+ * (up to three times, for double encodings), with any ;parameters dropped, with
+ * / or \ as separators. It mirrors the gateway's `(^|/)metrics(/|$)` refusal. The API
+ * serves no /metrics on its main port at all: this is the second lock.
+ */
+export function namesMetrics(target: string): boolean {
+  let path = pathOf(target);
+  const encoded = path.includes('%');
+  if (!encoded && !/metrics/i.test(path)) return false; // the common case, one scan
+  for (let round = 0; encoded && round < 3; round++) {
+    const decoded = percentDecode(path);
+    if (decoded === path) break;
+    path = decoded;
+  }
+  for (const segment of path.toLowerCase().split(/[/\\]/)) {
+    const semicolon = segment.indexOf(';');
+    if ((semicolon < 0 ? segment : segment.slice(0, semicolon)) === 'metrics') return true;
+  }
+  return false;
 }

@@ -1,5 +1,7 @@
+/** The sidecar's configuration: defaults, every rejection naming its variable, empty as unset, timeout order. */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { ConfigError, DEFAULT_ROUTES_FILE, loadConfig } from '../src/config.js';
 
 describe('sidecar configuration', () => {
   it('has the documented defaults', () => {
@@ -24,8 +26,51 @@ describe('sidecar configuration', () => {
     ['SHUTDOWN_TIMEOUT_MS', 'never'],
     ['UPSTREAM_RETRIES', '6'],
     ['UPSTREAM_RETRIES', '-1'],
+    ['HOST', '999.1.1.1'],
+    ['HOST', '1.2.3'],
+    ['HOST', 'bad host'],
+    ['HEADERS_TIMEOUT_MS', '30000'],
+    ['HEADERS_TIMEOUT_MS', '99'],
+    ['REQUEST_TIMEOUT_MS', 'soon'],
   ])('rejects %s=%j naming it', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^${name}: `));
+  });
+
+  it('treats a variable set to nothing as unset, for every variable alike', () => {
+    const names = [
+      'PORT',
+      'METRICS_PORT',
+      'HOST',
+      'LOG_LEVEL',
+      'UPSTREAM_URL',
+      'UPSTREAM_TIMEOUT_MS',
+      'ROUTES_FILE',
+    ];
+    for (const value of ['', ' ']) {
+      expect(loadConfig(Object.fromEntries(names.map((name) => [name, value])))).toMatchObject({
+        port: 8080,
+        metricsPort: 9464,
+        host: '0.0.0.0',
+        logLevel: 'info',
+        upstreamTimeoutMs: 30_000,
+        routesFile: DEFAULT_ROUTES_FILE,
+      });
+    }
+  });
+
+  it('orders the server timeouts: headers < whole request; keep-alive above the gateway', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ headersTimeoutMs: 10_000, requestTimeoutMs: 30_000 });
+    expect(config.headersTimeoutMs).toBeLessThan(config.requestTimeoutMs);
+    // nginx's upstream keepalive_timeout toward the sidecar, read from the gateway's own configuration.
+    const nginx = readFileSync(
+      new URL('../../../nginx/conf.d/00-gateway-http.conf', import.meta.url),
+      'utf8',
+    );
+    const upstreamBlock = /upstream sidecar \{([^}]*)\}/.exec(nginx)?.[1] ?? '';
+    const seconds = Number(/keepalive_timeout\s+(\d+)s;/.exec(upstreamBlock)?.[1]);
+    expect(seconds).toBeGreaterThan(0);
+    expect(config.keepAliveTimeoutMs).toBeGreaterThan(seconds * 1_000);
   });
 });

@@ -6,7 +6,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { request } from 'node:http';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startUpstream, type Upstream } from './helpers/upstream.js';
@@ -191,13 +192,54 @@ describe('the sidecar process', () => {
     ['METRICS_PORT', '99999'],
     ['UPSTREAM_TIMEOUT_MS', '5s'],
     ['ROUTES_FILE', '/nonexistent/openapi.json'],
+    ['HOST', '999.1.1.1'],
+    ['HEADERS_TIMEOUT_MS', '40000'],
   ])('exits 78 naming %s when it is %j', (name, value) => {
     const result = spawnSync(process.execPath, ['--import', 'tsx', main], {
-      env: { ...process.env, [name]: value },
+      // Ports 0 and loopback: a sidecar that wrongly starts binds nothing anyone else needs.
+      env: { ...process.env, HOST: '127.0.0.1', PORT: '0', METRICS_PORT: '0', [name]: value },
       encoding: 'utf8',
       timeout: 20_000,
     });
     expect(result.status).toBe(78);
-    expect(result.stderr).toContain(`invalid configuration: ${name}:`);
+    expect(result.stderr).toMatch(new RegExp(`^metrics: invalid configuration: ${name}: [^\\n]*\\n$`));
+  });
+
+  it('starts with LOG_LEVEL and UPSTREAM_RETRIES set to nothing, as if unset', async () => {
+    const upstream = await startUpstream((_req, res) => res.end('ok'));
+    cleanups.push(() => upstream.close());
+    const sidecar = await startProcess(upstream.url, { LOG_LEVEL: '', UPSTREAM_RETRIES: ' ' });
+    expect((await fetch(`http://127.0.0.1:${sidecar.metricsPort}/healthz`)).status).toBe(200);
+  });
+
+  it.each([
+    ['PORT', 'proxy'],
+    ['METRICS_PORT', 'metrics'],
+  ])('exits 1 with one line when %s is in use', async (variable) => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => holder.close(() => resolve())));
+    const port = (holder.address() as AddressInfo).port;
+    const result = spawnSync(process.execPath, ['--import', 'tsx', main], {
+      env: { ...process.env, HOST: '127.0.0.1', PORT: '0', METRICS_PORT: '0', [variable]: String(port) },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe(
+      `metrics: cannot listen on 127.0.0.1:${port}: address already in use (${variable})\n`,
+    );
+  });
+
+  it('exits 78 naming HOST when it is no address of this machine', () => {
+    const result = spawnSync(process.execPath, ['--import', 'tsx', main], {
+      env: { ...process.env, HOST: '192.0.2.1', PORT: '0', METRICS_PORT: '0' },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(result.status).toBe(78);
+    expect(result.stderr).toMatch(
+      /^metrics: cannot listen on 192\.0\.2\.1:0: address not available on this machine \(HOST\)\n$/,
+    );
   });
 });

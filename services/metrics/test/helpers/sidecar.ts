@@ -1,17 +1,16 @@
-/** Runs the sidecar's two apps in-process on 127.0.0.1, in front of a given upstream. */
-import { createServer, type Server } from 'node:http';
+/** Runs the sidecar's two servers in-process on 127.0.0.1 (as main.ts builds them), in front of a given upstream. */
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
-import { loadConfig } from '../../src/config.js';
-import { createOpsApp } from '../../src/ops-app.js';
-import { answerClientErrors } from '../../src/problem.js';
-import { createProxyApp } from '../../src/proxy-app.js';
+import { loadConfig, type Config } from '../../src/config.js';
 import { createRedMetrics, type RedMetrics } from '../../src/red-metrics.js';
 import { RouteLabels } from '../../src/route-labels.js';
+import { createServers } from '../../src/servers.js';
 
 export interface TestSidecar {
   proxyUrl: string;
   metricsUrl: string;
+  config: Config;
   metrics: RedMetrics;
   labels: RouteLabels;
   proxyServer: Server;
@@ -27,21 +26,23 @@ export async function startSidecar(upstream: string, env: Record<string, string>
   const config = loadConfig({ UPSTREAM_URL: upstream, PORT: '0', METRICS_PORT: '0', ...env });
   const labels = RouteLabels.fromOpenApiFile(config.routesFile);
   const metrics = createRedMetrics();
-  const proxyServer = createServer(
-    createProxyApp({ config, metrics, labels, logger: pino({ level: 'silent' }) }),
-  );
-  const opsServer = createServer(createOpsApp(metrics, () => false));
-  answerClientErrors(proxyServer);
-  answerClientErrors(opsServer);
-  const [proxyUrl, metricsUrl] = await Promise.all([listen(proxyServer), listen(opsServer)]);
+  const { proxy, ops } = createServers({
+    config,
+    metrics,
+    labels,
+    logger: pino({ level: 'silent' }),
+    draining: () => false,
+  });
+  const [proxyUrl, metricsUrl] = await Promise.all([listen(proxy), listen(ops)]);
   return {
     proxyUrl,
     metricsUrl,
+    config,
     metrics,
     labels,
-    proxyServer,
+    proxyServer: proxy,
     close: async () => {
-      for (const server of [proxyServer, opsServer]) {
+      for (const server of [proxy, ops]) {
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
       }
