@@ -1,10 +1,13 @@
 /**
  * Both compose stacks, for real. Production: the gateway on 127.0.0.1 is the only
- * way in; counting, reports, request ids across three services' logs, no public
- * /metrics, Prometheus scraping every target and counting exactly, persistence
- * across restart and down/up, clean stops. Development: an edit on the host shows
- * in the next response, timed. Fixture pages come from a test-only service on the
- * stack's own network (e2e/compose.fixtures.yml).
+ * way in; each service reaches only the services it needs, tried from inside;
+ * counting, reports, request ids across three services' logs, no public /metrics,
+ * Prometheus scraping every target on its metrics port and counting exactly,
+ * persistence across restart and down/up, clean stops. Development: the same
+ * networks, the inspector reachable from the host's 127.0.0.1 and from no
+ * container, an edit on the host shows in the next response, timed. Fixture pages
+ * come from a test-only service on a network of its own with the API
+ * (e2e/compose.fixtures.yml).
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,6 +23,7 @@ import {
 } from './helpers/compose.js';
 import { authorization } from './helpers/api-token.js';
 import { REPO_ROOT, copyRepository, docker, requireDocker, run } from './helpers/docker.js';
+import { containerAddresses, everyAddress, reachFrom } from './helpers/network.js';
 
 const prod: ComposeProject = {
   project: 'stagecraft-e2e',
@@ -102,6 +106,70 @@ describe('production stack', () => {
     for (const line of published) expect(line).not.toMatch(/0\.0\.0\.0|:::/);
   });
 
+  it('splits the networks: each service reaches the services it needs and no other', () => {
+    const ids = containerIds(prod);
+    const [apiId] = mustCompose(prod, 'ps', '-q', 'api').trim().split('\n');
+    const on = (id: string, network: string) => containerAddresses(id)[`${prod.project}_${network}`]!;
+    const internal = (network: string) =>
+      docker('network', 'inspect', `${prod.project}_${network}`, '--format', '{{.Internal}}');
+    // Only the networks holding a published port or the API's fetches lead out.
+    expect(['public', 'edge', 'app', 'metrics', 'egress', 'ops'].map((n) => `${n} ${internal(n)}`)).toEqual([
+      'public false',
+      'edge true',
+      'app true',
+      'metrics true',
+      'egress false',
+      'ops false',
+    ]);
+
+    // What must work, so that the refusals below are not a probe that cannot connect at all.
+    expect(
+      reachFrom(ids.gateway!, [{ address: on(ids.sidecar!, 'edge'), port: 8080 }]),
+      'gateway -> sidecar:8080',
+    ).toEqual({ [`${on(ids.sidecar!, 'edge')}:8080`]: 'connected' });
+    expect(Object.values(reachFrom(ids.sidecar!, [{ address: on(apiId!, 'app'), port: 3000 }]))).toEqual([
+      'connected',
+    ]);
+    expect(
+      Object.values(
+        reachFrom(ids.prometheus!, [
+          { address: on(apiId!, 'metrics'), port: 9464 },
+          { address: on(ids.sidecar!, 'metrics'), port: 9464 },
+        ]),
+      ),
+    ).toEqual(['connected', 'connected']);
+    expect(
+      Object.values(reachFrom(apiId!, [{ address: on(ids.fixtures!, 'fixture-site'), port: 8000 }])),
+    ).toEqual(['connected']);
+
+    // The API, which fetches any URL it is given: not Prometheus, not the gateway, on any address.
+    const fromApi = reachFrom(apiId!, [
+      ...everyAddress(ids.prometheus!, 9090),
+      ...everyAddress(ids.gateway!, 8080),
+    ]);
+    expect(Object.entries(fromApi).filter(([, outcome]) => outcome === 'connected')).toEqual([]);
+    // The gateway: not the API (only through the sidecar), not Prometheus.
+    const fromGateway = reachFrom(ids.gateway!, [
+      ...everyAddress(apiId!, 3000),
+      ...everyAddress(apiId!, 9464),
+      ...everyAddress(ids.prometheus!, 9090),
+    ]);
+    expect(Object.entries(fromGateway).filter(([, outcome]) => outcome === 'connected')).toEqual([]);
+  });
+
+  it("keeps the sidecar's ports out of the API's reach", () => {
+    // The sidecar shares app with the API (it calls the API there) and metrics
+    // (Prometheus scrapes it there): only listeners bound to its edge and metrics
+    // addresses keep the API out (the sidecar's HOST, METRICS_HOST).
+    const ids = containerIds(prod);
+    const [apiId] = mustCompose(prod, 'ps', '-q', 'api').trim().split('\n');
+    const fromApi = reachFrom(apiId!, [
+      ...everyAddress(ids.sidecar!, 9464),
+      ...everyAddress(ids.sidecar!, 8080),
+    ]);
+    expect(Object.entries(fromApi).filter(([, outcome]) => outcome === 'connected')).toEqual([]);
+  });
+
   it('counts links of a fixture page through the gateway', async () => {
     const r = await fetch(
       `${gateway}/api/v1/count?url=${encodeURIComponent('http://fixtures:8000/page.html')}`,
@@ -145,7 +213,7 @@ describe('production stack', () => {
     ] as const) {
       const r = await fetch(gateway + path, { method });
       expect(r.status, `${method} ${path}`).toBe(401);
-      expect(r.headers.get('content-type')).toBe('application/problem+json');
+      expect(r.headers.get('content-type')).toMatch(/^application\/problem\+json/);
       expect(r.headers.get('www-authenticate')).toBe('Bearer realm="stagecraft"');
     }
     const wrong = await fetch(`${gateway}/api/v1/reports`, {
@@ -185,16 +253,21 @@ describe('production stack', () => {
     }
   });
 
-  it('has Prometheus scrape every target, and count exactly the requests made', async () => {
-    await poll('every Prometheus target up', async () => {
+  it('has Prometheus scrape every target on its metrics port, and count exactly the requests made', async () => {
+    const scraped = await poll('every Prometheus target up', async () => {
       const r = (await (await fetch(`${prometheus}/api/v1/targets`)).json()) as {
-        data: { activeTargets: { labels: { job: string }; health: string }[] };
+        data: { activeTargets: { labels: { job: string }; scrapeUrl: string; health: string }[] };
       };
       const targets = r.data.activeTargets;
-      return targets.length >= 3 && targets.every((t) => t.health === 'up')
-        ? targets.map((t) => t.labels.job)
-        : undefined;
+      return targets.length === 4 && targets.every((t) => t.health === 'up') ? targets : undefined;
     });
+    // Both API replicas and the sidecar on 9464 (never the API's own port), Prometheus itself on its loopback.
+    expect(scraped.map((t) => `${t.labels.job} ${new URL(t.scrapeUrl).port}`).sort()).toEqual([
+      'api 9464',
+      'api 9464',
+      'prometheus 9090',
+      'sidecar 9464',
+    ]);
     const query =
       // HEAD: no other test sends it, so no earlier request can still be on its way into this series.
       'sum(http_server_request_duration_seconds_count{job="sidecar",http_request_method="HEAD",http_route="/api/v1/reports/{id}",http_response_status_code="404"})';
@@ -291,6 +364,25 @@ describe('development stack', () => {
     expect(image).toBe('stagecraft-api:dev');
     expect(existsSync(join(copy, 'services/api/node_modules'))).toBe(false);
     expect(existsSync(join(copy, 'node_modules'))).toBe(false);
+  });
+
+  it("opens the API's inspector to the host's 127.0.0.1 and to no container", async () => {
+    const r = await fetch('http://127.0.0.1:19229/json/version');
+    expect(r.status).toBe(200);
+    expect(((await r.json()) as { Browser: string }).Browser).toMatch(/^node\.js\//);
+    // Every other container of the stack, on every address the API has (its
+    // inspector listens on its egress address, where no other container is).
+    const ids = containerIds(dev);
+    for (const from of ['sidecar', 'gateway', 'prometheus', 'fixtures']) {
+      const outcomes = reachFrom(ids[from]!, everyAddress(ids.api!, 9229));
+      expect(
+        Object.entries(outcomes).filter(([, outcome]) => outcome === 'connected'),
+        from,
+      ).toEqual([]);
+    }
+    // The probe itself connects where something listens: the API from the sidecar.
+    const app = containerAddresses(ids.api!)[`${dev.project}_app`]!;
+    expect(reachFrom(ids.sidecar!, [{ address: app, port: 3000 }])).toEqual({ [`${app}:3000`]: 'connected' });
   });
 
   it('shows a source edit on the host in the next responses, without any manual step', async () => {

@@ -132,6 +132,19 @@ describe('devcontainer up', () => {
     );
   });
 
+  it("lets the debugger attach where launch.json says, inside the container: the API's inspector on 127.0.0.1:9229", async () => {
+    const probe =
+      "fetch('http://127.0.0.1:9229/json/version').then((r) => r.json()).then((v) => console.log(v.Browser), (e) => { console.log(String(e)); process.exit(1); })";
+    // nodemon may still be starting the API.
+    let result = devc('exec', 'node', '-e', probe);
+    for (let i = 0; i < 60 && result.status !== 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      result = devc('exec', 'node', '-e', probe);
+    }
+    expect(result.status, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/node\.js\//);
+  });
+
   it("runs the API's test suite inside the container", () => {
     const result = devc('exec', 'npm', 'test', '--workspace', 'services/api');
     expect(result.status, result.stdout.slice(-3000) + result.stderr.slice(-3000)).toBe(0);

@@ -1,16 +1,27 @@
 /**
  * Hostile input against the production stack through its only door, the gateway
- * (own project, 127.0.0.1:18083). Everything behind the gateway is on an internal
- * network with no way out (e2e/compose.sealed.yml), and SSRF probes use loopback
+ * (own project, 127.0.0.1:18083). Everything behind the gateway is on internal
+ * networks with no way out (e2e/compose.sealed.yml), and SSRF probes use loopback
  * forms and the stack's own container names only. Each hostile request must get a
- * clear 4xx problem document, store nothing, and leave every service up. Then the
- * containers' hardening is tried from inside.
+ * clear 4xx problem document, store nothing, and leave every service up; every
+ * answer carries the gateway's security headers, once. The gateway's per-client
+ * limits (rates, requests in progress, slow and trickling clients) are measured.
+ * Then the containers' hardening is tried from inside.
  */
 import { randomBytes } from 'node:crypto';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { authorization } from './helpers/api-token.js';
 import { compose, composeEnv, mustCompose, type ComposeProject } from './helpers/compose.js';
 import { REPO_ROOT, docker, nodeInContainer, requireDocker, run } from './helpers/docker.js';
+import {
+  expectGatewayProblem,
+  expectSecurityHeaders,
+  rawRequest as rawRequestTo,
+  type RawAnswer,
+} from './helpers/http.js';
 import { call } from './helpers/load.js';
 
 const stack: ComposeProject = {
@@ -22,47 +33,33 @@ const stack: ComposeProject = {
 const PORT = 18083;
 const gateway = `http://127.0.0.1:${PORT}`;
 
-interface RawAnswer {
-  status?: number;
-  head: string;
-  body: string;
-  /** Milliseconds until the gateway closed the connection (or the test gave up). */
-  closedAfterMs: number;
-}
+/** Bytes exactly as given, to the gateway under test (helpers/http.ts). */
+const rawRequest = (chunks: (string | Buffer)[], options: { gapMs?: number; giveUpMs?: number } = {}) =>
+  rawRequestTo(PORT, chunks, options);
 
-/** Writes bytes exactly as given (no client normalises them) and reads until the server closes. */
-function rawRequest(
-  chunks: (string | Buffer)[],
-  options: { gapMs?: number; giveUpMs?: number } = {},
-): Promise<RawAnswer> {
-  return new Promise((resolve) => {
-    const started = Date.now();
-    const socket = connect(PORT, '127.0.0.1');
-    const received: Buffer[] = [];
-    const finish = () => {
-      clearTimeout(giveUp);
-      const text = Buffer.concat(received).toString('latin1');
-      const [head = '', ...rest] = text.split('\r\n\r\n');
-      const status = /^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1];
-      resolve({
-        status: status === undefined ? undefined : Number(status),
-        head,
-        body: rest.join('\r\n\r\n'),
-        closedAfterMs: Date.now() - started,
-      });
-    };
-    const giveUp = setTimeout(() => socket.destroy(), options.giveUpMs ?? 30_000);
-    socket.on('data', (c: Buffer) => received.push(c));
-    socket.on('close', finish);
-    socket.on('error', () => undefined);
-    socket.on('connect', async () => {
-      for (const chunk of chunks) {
-        if (socket.destroyed) return;
-        socket.write(chunk);
-        if (options.gapMs) await new Promise((r) => setTimeout(r, options.gapMs));
-      }
-    });
-  });
+/** The gateway's configuration, for the limits these tests must stay under or reach. */
+const gatewayConfig = ['nginx/conf.d/00-gateway-http.conf', 'nginx/conf.d/10-gateway-server.conf']
+  .map((file) => readFileSync(join(REPO_ROOT, file), 'utf8'))
+  .join('\n');
+const configured = (pattern: RegExp) => Number(pattern.exec(gatewayConfig)![1]);
+/** Requests per second a client may make that have the API fetch a page (GET /count, POST /reports). */
+const FETCH_RATE = configured(/zone=fetches_per_client:\S+ rate=(\d+)r\/s/);
+const FETCH_BURST = configured(/zone=fetches_per_client burst=(\d+)/);
+const FETCHES_IN_PROGRESS = configured(/limit_conn fetches_in_progress_per_client (\d+);/);
+const IN_PROGRESS = configured(/limit_conn in_progress_per_client (\d+);/);
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+let lastFetching = 0;
+/**
+ * A request that has the API fetch a page, spaced to stay under the gateway's
+ * per-client rate for those (these tests are about the answers, not the limit;
+ * "the gateway's per-client limits" below are about the limit).
+ */
+async function fetching(url: string, init: Parameters<typeof call>[1] = {}) {
+  const wait = lastFetching + 1000 / FETCH_RATE + 10 - Date.now();
+  if (wait > 0) await sleep(wait);
+  lastFetching = Date.now();
+  return call(url, init);
 }
 
 function problemOf(answer: { body?: string; contentType?: string }): { type: string; status: number } {
@@ -95,7 +92,7 @@ beforeAll(async () => {
   compose(stack, 'down', '-v', '--remove-orphans');
   mustCompose(stack, 'up', '-d', '--build', '--wait', '--wait-timeout', '180');
   // One real report, so "nothing stored" is measured against a non-empty store.
-  const seeded = await call(
+  const seeded = await fetching(
     `${gateway}/api/v1/reports`,
     json(JSON.stringify({ url: 'http://fixtures:8000/page.html' })),
   );
@@ -130,7 +127,7 @@ describe('malformed requests', () => {
       'body-too-large',
     ],
   ])('POST /api/v1/reports with %s: %i %s', async (_name, init, status, slug) => {
-    const r = await call(`${gateway}/api/v1/reports`, init as Parameters<typeof call>[1]);
+    const r = await fetching(`${gateway}/api/v1/reports`, init as Parameters<typeof call>[1]);
     expect(r.status).toBe(status);
     expect(problemOf(r).type).toBe(`urn:stagecraft:problem:${slug}`);
   });
@@ -193,8 +190,8 @@ describe('malformed requests', () => {
     expect(JSON.parse(flood.body)).toMatchObject({ type: 'urn:stagecraft:problem:header-fields-too-large' });
   });
 
-  it('cuts off clients that send headers or a body too slowly, within its timeouts', async () => {
-    const [slowHeaders, slowBody] = await Promise.all([
+  it('cuts off clients that send headers or a body too slowly, and a body that trickles in, within bounds', async () => {
+    const [slowHeaders, slowBody, trickle] = await Promise.all([
       // A header byte every 2 s: the 10 s header timeout ends it.
       rawRequest(
         [
@@ -210,20 +207,195 @@ describe('malformed requests', () => {
         ],
         { gapMs: 2_000 },
       ),
-      // A body announced but never sent: the 15 s body timeout ends it.
+      // A body announced but never sent: the 10 s body timeout ends it.
       rawRequest([
         'POST /api/v1/count?base=http://x.invalid/ HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/html\r\nContent-Length: 1000\r\n\r\n<a href=x>',
       ]),
+      // A body byte every 3 s: each read restarts nginx's body timeout (it has no
+      // total one), so the sidecar's whole-request limit (30 s) is what ends it.
+      rawRequest(
+        [
+          'POST /api/v1/count?base=http://x.invalid/ HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/html\r\nContent-Length: 1000\r\n\r\n',
+          ...Array.from({ length: 30 }, () => 'x'),
+        ],
+        { gapMs: 3_000, giveUpMs: 90_000 },
+      ),
     ]);
     console.log(
-      `slow headers cut after ${slowHeaders.closedAfterMs} ms, slow body after ${slowBody.closedAfterMs} ms`,
+      `slow headers cut after ${slowHeaders.closedAfterMs} ms, slow body after ${slowBody.closedAfterMs} ms, ` +
+        `trickled body after ${trickle.closedAfterMs} ms (status ${trickle.status ?? 'none'})`,
     );
     expect(slowHeaders.closedAfterMs).toBeGreaterThan(9_000);
     expect(slowHeaders.closedAfterMs).toBeLessThan(20_000);
     expect(slowHeaders.status ?? 408).toBe(408);
-    expect(slowBody.closedAfterMs).toBeLessThan(25_000);
+    expect(slowBody.closedAfterMs).toBeGreaterThan(9_000);
+    expect(slowBody.closedAfterMs).toBeLessThan(15_000);
     expect([undefined, 400, 408]).toContain(slowBody.status);
+    // Not nginx's 10 s between reads (bytes kept coming), and well before the 90 s the bytes would take.
+    expect(trickle.closedAfterMs).toBeGreaterThan(25_000);
+    expect(trickle.closedAfterMs).toBeLessThan(40_000);
+    expect([undefined, 408]).toContain(trickle.status);
   });
+});
+
+describe("every answer carries the gateway's security headers, once", () => {
+  const get = (path: string, extra = '') =>
+    rawRequest([`GET ${path} HTTP/1.1\r\nHost: localhost\r\n${extra}Connection: close\r\n\r\n`]);
+
+  it.each([
+    [
+      '400',
+      () => rawRequest(['GET /api/v1/reports HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n']),
+      400,
+    ],
+    ['403', () => get('/gateway/status'), 403],
+    ['404', () => get('/metrics'), 404],
+    [
+      '405',
+      () => rawRequest(['BREW /api/v1/reports HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n']),
+      405,
+    ],
+    [
+      '413',
+      () =>
+        rawRequest([
+          `POST /api/v1/count?base=http://x.invalid/ HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/html\r\nContent-Length: ${12 * 1024 * 1024}\r\nConnection: close\r\n\r\n`,
+        ]),
+      413,
+    ],
+    ['414', () => get(`/api/v1/reports?q=${'a'.repeat(100_000)}`), 414],
+    ['431', () => get('/api/v1/reports', `X-Big: ${'v'.repeat(9_000)}\r\n`), 431],
+    [
+      '501',
+      () =>
+        rawRequest([
+          'POST /api/v1/count HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: gzip, chunked\r\nConnection: close\r\n\r\n0\r\n\r\n',
+        ]),
+      501,
+    ],
+    ['505', () => rawRequest(['GET /api/v1/reports HTTP/2.0\r\nHost: localhost\r\n\r\n']), 505],
+  ] as const)("nginx's own %s", async (_name, send, status) => {
+    expectGatewayProblem(await send(), status, `${status} from the gateway`);
+  });
+
+  it.each([
+    ['200 from the API', '/api/v1/reports?limit=1', `Authorization: ${authorization.authorization}\r\n`, 200],
+    ['401 from the API', '/api/v1/reports?limit=1', '', 401],
+    ['404 from the API', '/api/v1/nothing-here', '', 404],
+    ['200 from the API, readiness', '/readyz', '', 200],
+    ['200 from the gateway itself', '/gateway/health', '', 200],
+  ])('%s', async (_name, path, extra, status) => {
+    const answer = await get(path, extra);
+    expect(answer.status, answer.head).toBe(status);
+    expectSecurityHeaders(answer.head, `${status} ${path}`);
+  });
+});
+
+describe("the gateway's per-client limits (every local client shares one address behind Docker's port proxy)", () => {
+  /** Lets the per-client buckets fill up again, so no test sees another's requests. */
+  const refill = () => sleep(((FETCH_BURST + 1) / FETCH_RATE) * 1000 + 500);
+
+  it('lets a client have the API fetch pages at its rate plus a burst, then answers 429, while reads go on', async () => {
+    await refill();
+    // A refused destination: the limit is the same, and the API opens no connection.
+    const path = `/api/v1/count?url=${encodeURIComponent('http://127.0.0.1:3000/')}`;
+    const started = Date.now();
+    const answers: RawAnswer[] = [];
+    for (let i = 0; i < FETCH_BURST + 20; i++)
+      answers.push(
+        await rawRequest([`GET ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`]),
+      );
+    const seconds = (Date.now() - started) / 1000;
+    const passed = answers.filter((a) => a.status === 403).length;
+    const limited = answers.filter((a) => a.status === 429);
+    console.log(
+      `${answers.length} fetching requests in ${seconds.toFixed(2)} s: ${passed} passed, ${limited.length} answered 429`,
+    );
+    expect(passed + limited.length).toBe(answers.length);
+    // The burst, plus what the rate gave back while they were sent.
+    expect(passed).toBeGreaterThanOrEqual(FETCH_BURST + 1);
+    expect(passed).toBeLessThanOrEqual(FETCH_BURST + 1 + Math.ceil(seconds * FETCH_RATE) + 1);
+    for (const answer of limited) {
+      expect(expectGatewayProblem(answer, 429, 'over the fetch rate').type).toBe(
+        'urn:stagecraft:problem:rate-limited',
+      );
+    }
+    // Reads are limited separately, far higher.
+    const reads = await Promise.all(
+      Array.from({ length: 50 }, () => call(`${gateway}/api/v1/reports?limit=1`, {})),
+    );
+    expect(reads.map((r) => r.status)).toEqual(Array(50).fill(200));
+    await refill();
+  });
+
+  /**
+   * Opens a request whose body never comes: the API waits for it, so it stays in
+   * progress at the gateway until the socket is closed.
+   */
+  const hold = (request: string, sockets: Socket[], answers: string[]) =>
+    new Promise<void>((resolve) => {
+      const socket = connect(PORT, '127.0.0.1', () => {
+        socket.write(request);
+        // Long enough for nginx to have read the headers and counted it.
+        setTimeout(resolve, 30);
+      });
+      socket.on('data', (c: Buffer) => answers.push(c.toString('latin1')));
+      socket.on('error', () => undefined);
+      sockets.push(socket);
+    });
+  const unfinished = (path: string, type: string, extra = '') =>
+    `POST ${path} HTTP/1.1\r\nHost: localhost\r\n${extra}Content-Type: ${type}\r\nContent-Length: 100\r\n\r\n<`;
+
+  it.each([
+    [
+      'that have the API fetch a page',
+      '/api/v1/reports',
+      () =>
+        unfinished(
+          '/api/v1/reports',
+          'application/json',
+          `Authorization: ${authorization.authorization}\r\n`,
+        ),
+      () => FETCHES_IN_PROGRESS,
+    ],
+    [
+      'of any kind',
+      '/api/v1/count',
+      () => unfinished('/api/v1/count?base=http://x.invalid/', 'text/html'),
+      () => IN_PROGRESS,
+    ],
+  ])(
+    'holds requests %s in progress at once to a limit, then answers 429',
+    async (_name, path, request, limit) => {
+      await refill();
+      const sockets: Socket[] = [];
+      const answers: string[] = [];
+      try {
+        for (let i = 0; i < limit(); i++) await hold(request(), sockets, answers);
+        expect(answers, 'all in progress, none answered yet').toEqual([]);
+        const over = await rawRequest([
+          `GET /api/v1/reports?limit=1 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`,
+        ]);
+        if (path === '/api/v1/reports') {
+          // Only requests that fetch count here: a read still passes, one more fetching request does not.
+          expect(over.status).toBe(401);
+          const fetch = await rawRequest([
+            `POST ${path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`,
+          ]);
+          const problem = expectGatewayProblem(fetch, 429, 'one fetching request too many');
+          expect(problem.type).toBe('urn:stagecraft:problem:too-many-requests-in-progress');
+        } else {
+          const problem = expectGatewayProblem(over, 429, 'one request too many');
+          expect(problem.type).toBe('urn:stagecraft:problem:too-many-requests-in-progress');
+        }
+      } finally {
+        for (const socket of sockets) socket.destroy();
+      }
+      // Closed: the next request passes again.
+      await sleep(500);
+      expect((await call(`${gateway}/api/v1/reports?limit=1`, {})).status).toBe(200);
+    },
+  );
 });
 
 describe("SSRF attempts through the gateway (loopback forms and the stack's own names only)", () => {
@@ -249,10 +421,10 @@ describe("SSRF attempts through the gateway (loopback forms and the stack's own 
   ];
 
   it.each(targets)('refuses %s with 403, for counting and for reports, storing nothing', async (target) => {
-    const counted = await call(`${gateway}/api/v1/count?url=${encodeURIComponent(target)}`, {});
+    const counted = await fetching(`${gateway}/api/v1/count?url=${encodeURIComponent(target)}`, {});
     expect(counted.status).toBe(403);
     expect(problemOf(counted).type).toBe('urn:stagecraft:problem:forbidden-destination');
-    const stored = await call(`${gateway}/api/v1/reports`, json(JSON.stringify({ url: target })));
+    const stored = await fetching(`${gateway}/api/v1/reports`, json(JSON.stringify({ url: target })));
     expect(stored.status).toBe(403);
   });
 
@@ -263,7 +435,7 @@ describe("SSRF attempts through the gateway (loopback forms and the stack's own 
     'javascript:alert(1)',
     'http://user:pw@fixtures:8000/page.html',
   ])('refuses %s with a 4xx problem document', async (target) => {
-    const r = await call(`${gateway}/api/v1/count?url=${encodeURIComponent(target)}`, {});
+    const r = await fetching(`${gateway}/api/v1/count?url=${encodeURIComponent(target)}`, {});
     expect(r.status).toBeGreaterThanOrEqual(400);
     expect(r.status).toBeLessThan(500);
     problemOf(r);
@@ -277,9 +449,10 @@ describe('pathological pages', () => {
     ['unterminated tags', '/unterminated.html', { internal: 1, external: 0 }],
     ['binary data served as text/html', '/binary.html', undefined],
   ])('counts a page with %s without failing', async (_name, path, counts) => {
-    const r = await call(`${gateway}/api/v1/count?url=${encodeURIComponent(`http://fixtures:8000${path}`)}`, {
-      timeoutMs: 60_000,
-    });
+    const r = await fetching(
+      `${gateway}/api/v1/count?url=${encodeURIComponent(`http://fixtures:8000${path}`)}`,
+      { timeoutMs: 60_000 },
+    );
     expect(r.status, r.body).toBe(200);
     const body = JSON.parse(r.body!) as { internal: number; external: number };
     if (counts !== undefined) expect(body).toMatchObject(counts);
@@ -341,7 +514,9 @@ describe('a bounded fuzz run', () => {
     }
     for (let i = 0; i < 500; i++) {
       const url = fuzzUrl();
-      const r = await call(`${gateway}/api/v1/count?url=${encodeURIComponent(url)}`, { timeoutMs: 30_000 });
+      const r = await fetching(`${gateway}/api/v1/count?url=${encodeURIComponent(url)}`, {
+        timeoutMs: 30_000,
+      });
       count(r.status);
       // 502 and 504 are the page server's failures (a .invalid name does not resolve); anything else must be a 4xx.
       expect([200, 400, 403, 404, 422, 502, 504], `${url} -> ${r.status} ${r.body}`).toContain(r.status);
@@ -391,13 +566,15 @@ describe('production containers, tried from inside', () => {
         bindLowPort: bind,
         capEff: field('CapEff'),
         noNewPrivs: field('NoNewPrivs'),
+        tmpMount: fs.readFileSync('/proc/self/mounts', 'utf8').split('\\n').find((l) => l.split(' ')[1] === '/tmp').split(' ')[3],
       }));
     }`;
 
   it.each(['api', 'sidecar'])(
-    '%s: non-root, read-only root, writable tmpfs, no capabilities, no low port',
+    '%s: non-root, read-only root, writable tmpfs (noexec, nosuid, nodev), no capabilities, no low port',
     (service) => {
-      const facts = JSON.parse(tryInside(service, probe)) as Record<string, string | number>;
+      const { tmpMount, ...facts } = JSON.parse(tryInside(service, probe)) as Record<string, string | number>;
+      expect(String(tmpMount).split(',')).toEqual(expect.arrayContaining(['noexec', 'nosuid', 'nodev']));
       expect(facts).toEqual({
         uid: 65532,
         writeRoot: 'EROFS',
@@ -410,7 +587,7 @@ describe('production containers, tried from inside', () => {
     },
   );
 
-  it('gateway: runs as nginx, read-only root, no capabilities', () => {
+  it('gateway: runs as nginx, read-only root, no capabilities, tmpfs noexec, nosuid, nodev', () => {
     const [id] = mustCompose(stack, 'ps', '-q', 'gateway').trim().split('\n');
     const out = docker(
       'exec',
@@ -419,6 +596,15 @@ describe('production containers, tried from inside', () => {
       '-c',
       'id -u; grep -E "^(CapEff|NoNewPrivs)" /proc/self/status; touch /etc/nginx/x 2>&1 || true; touch /var/cache/nginx/x && echo tmpfs-ok',
     );
+    const mounts = docker('exec', id!, 'cat', '/proc/self/mounts').split('\n');
+    for (const path of ['/var/cache/nginx', '/run']) {
+      const options =
+        mounts
+          .find((l) => l.split(' ')[1] === path)
+          ?.split(' ')[3]
+          ?.split(',') ?? [];
+      expect(options, path).toEqual(expect.arrayContaining(['noexec', 'nosuid', 'nodev']));
+    }
     expect(out).toMatch(/^101\n/);
     expect(out).toMatch(/CapEff:\s+0000000000000000/);
     expect(out).toMatch(/NoNewPrivs:\s+1/);

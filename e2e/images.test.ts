@@ -2,12 +2,14 @@
  * The images, built and inspected for real: every target of every Dockerfile,
  * the production images' properties read off their file systems and metadata,
  * running containers becoming healthy, a failing test failing the build, the
- * gateway's configuration and its refusal to serve /metrics.
+ * gateway's configuration, its refusal to serve /metrics and the security headers
+ * on each of its error answers, and no setuid or setgid file in any production image.
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  REPO_ROOT,
   build,
   copyRepository,
   docker,
@@ -19,8 +21,10 @@ import {
   requireDocker,
   run,
   runHardened,
+  setuidFiles,
   waitHealthy,
 } from './helpers/docker.js';
+import { expectGatewayProblem, expectSecurityHeaders, rawGet, rawRequest } from './helpers/http.js';
 
 const TAG = 'stagecraft-test';
 const SERVICES = [
@@ -263,10 +267,95 @@ describe('gateway image', () => {
     expect(user).toBe('nginx');
   });
 
-  it('serves no /metrics and answers problem documents, unprivileged and read-only', async () => {
+  it('serves no /metrics and answers problem documents with every security header, unprivileged and read-only', async () => {
     const container = `${TAG}-gateway-run`;
     containers.push(container);
     runHardened(container, image, [
+      '--tmpfs',
+      '/var/cache/nginx:uid=101,gid=101',
+      '--tmpfs',
+      '/run:uid=101,gid=101',
+      // A test-only second server: every status through the same snippets, on demand.
+      '-v',
+      `${join(REPO_ROOT, 'e2e/gateway/90-every-status.conf')}:/etc/nginx/conf.d/90-every-status.conf:ro`,
+      '-p',
+      '127.0.0.1::8080',
+      '-p',
+      '127.0.0.1::8090',
+    ]);
+    await waitHealthy(container);
+    const port = publishedPort(container, 8080);
+    for (const path of [
+      '/metrics',
+      '/api/v1/metrics',
+      '/api/metrics/x',
+      '/metrics?format=text',
+      '/',
+      '/api',
+    ]) {
+      const problem = expectGatewayProblem(await rawGet(port, path), 404, path);
+      expect(problem.type).toBe('urn:stagecraft:problem:not-found');
+    }
+    expectGatewayProblem(await rawGet(port, '/api/v1/reports', 'BREW'), 405, 'BREW');
+    expectGatewayProblem(await rawGet(port, '/gateway/status'), 403, '/gateway/status from outside');
+    // No sidecar on this network: the API route answers a 502 problem document, not a hang.
+    const down = expectGatewayProblem(await rawGet(port, '/api/v1/reports'), 502, 'no sidecar');
+    expect(down.type).toBe('urn:stagecraft:problem:bad-gateway');
+
+    const statuses = publishedPort(container, 8090);
+    const codes = [400, 403, 404, 405, 413, 414, 429, 500, 501, 502, 503, 504, 505];
+    for (const code of codes)
+      expectGatewayProblem(await rawGet(statuses, `/status/${code}`), code, `return ${code}`);
+    // nginx's own code for an oversized header goes out as the standard 431.
+    expectGatewayProblem(await rawGet(statuses, '/status/494'), 431, 'return 494');
+    docker('stop', container);
+    expect(docker('inspect', container, '--format', '{{.State.ExitCode}}')).toBe('0');
+  });
+});
+
+describe('gateway image, in front of an upstream that echoes what reaches it', () => {
+  const image = `${TAG}/gateway:production`;
+  const network = `${TAG}-gateway-net`;
+  const upstream = `${TAG}-gateway-echo`;
+  const container = `${TAG}-gateway-front`;
+  let port = 0;
+  /** What the upstream received, for a raw request the gateway let through. */
+  const passed = async (request: string) => {
+    const answer = await rawRequest(port, [request]);
+    expect(answer.status, answer.head).toBe(200);
+    expectSecurityHeaders(answer.head, request.split('\r\n')[0]!);
+    return JSON.parse(answer.body) as { head: string[]; body: string };
+  };
+  const header = (head: string[], name: string) =>
+    head
+      .filter((l) => l.toLowerCase().startsWith(`${name.toLowerCase()}:`))
+      .map((l) => l.slice(name.length + 1).trim());
+
+  beforeAll(async () => {
+    run('docker', ['rm', '-f', container, upstream]);
+    run('docker', ['network', 'rm', network]);
+    docker('network', 'create', network);
+    docker(
+      'run',
+      '-d',
+      '--name',
+      upstream,
+      '--network',
+      network,
+      '--network-alias',
+      'sidecar',
+      '--read-only',
+      '--user',
+      'node',
+      '-v',
+      `${join(REPO_ROOT, 'e2e/gateway/echo-upstream.mjs')}:/echo.mjs:ro`,
+      'node:24-trixie-slim',
+      'node',
+      '/echo.mjs',
+    );
+    runHardened(container, image, [
+      '--network',
+      network,
       '--tmpfs',
       '/var/cache/nginx:uid=101,gid=101',
       '--tmpfs',
@@ -275,19 +364,123 @@ describe('gateway image', () => {
       '127.0.0.1::8080',
     ]);
     await waitHealthy(container);
-    const base = `http://127.0.0.1:${publishedPort(container, 8080)}`;
-    for (const path of ['/metrics', '/api/v1/metrics', '/api/metrics/x', '/metrics?format=text']) {
-      const r = await fetch(base + path);
-      expect(r.status, path).toBe(404);
-      expect(r.headers.get('content-type')).toBe('application/problem+json');
-      expect(r.headers.get('x-content-type-options')).toBe('nosniff');
-      expect(r.headers.get('x-request-id')).toMatch(/^[0-9a-f]{32}$/);
-    }
-    // No sidecar on this network: the API route answers a 502 problem document, not a hang.
-    const down = await fetch(`${base}/api/v1/reports`);
-    expect(down.status).toBe(502);
-    expect(await down.json()).toMatchObject({ status: 502, type: 'urn:stagecraft:problem:bad-gateway' });
-    docker('stop', container);
-    expect(docker('inspect', container, '--format', '{{.State.ExitCode}}')).toBe('0');
+    port = publishedPort(container, 8080);
   });
+
+  afterAll(() => {
+    run('docker', ['rm', '-f', container, upstream]);
+    run('docker', ['network', 'rm', network]);
+  });
+
+  it("shows its own security headers once on a proxied answer, never the upstream's copies", async () => {
+    const echoed = await passed(
+      'GET /api/v1/reports HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n',
+    );
+    expect(echoed.head[0]).toBe('GET /api/v1/reports HTTP/1.1');
+  });
+
+  it('passes no forwarding claim a client makes about itself, and no header name Node reads differently', async () => {
+    const echoed = await passed(
+      'GET /api/v1/reports HTTP/1.1\r\nHost: localhost\r\n' +
+        'X-Forwarded-For: 203.0.113.9\r\nX-Real-IP: 203.0.113.9\r\nX-Forwarded-Host: evil.example\r\n' +
+        'X-Forwarded-Port: 443\r\nX-Forwarded-Proto: https\r\nForwarded: for=203.0.113.9;host=evil.example\r\n' +
+        'X_Forwarded_For: 203.0.113.10\r\nX-Request_Id: smuggled\r\nX-Request-Id: client-id.1\r\n' +
+        'Connection: close\r\n\r\n',
+    );
+    const seen = echoed.head.join('\n');
+    expect(seen).not.toMatch(/203\.0\.113|evil\.example|smuggled|https|_/i);
+    expect(header(echoed.head, 'X-Forwarded-For')).toHaveLength(1);
+    expect(header(echoed.head, 'X-Forwarded-For')[0]).toBe(header(echoed.head, 'X-Real-IP')[0]);
+    expect(header(echoed.head, 'Forwarded')).toEqual([]);
+    expect(header(echoed.head, 'X-Forwarded-Host')).toEqual([]);
+    // A well-formed request id the client sent is kept, once.
+    expect(header(echoed.head, 'X-Request-Id')).toEqual(['client-id.1']);
+  });
+
+  it('refuses what the Node servers could read differently, with problem documents', async () => {
+    const refused = async (request: string, status: number) =>
+      expectGatewayProblem(await rawRequest(port, [request]), status, JSON.stringify(request.slice(0, 60)));
+    const body = 'Content-Type: text/html\r\nConnection: close\r\n';
+    await refused('GET /api/v1/reports HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n', 400);
+    await refused(
+      `POST /api/v1/count HTTP/1.1\r\nHost: a\r\n${body}Transfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n3\r\nabc\r\n0\r\n\r\n`,
+      400,
+    );
+    await refused(
+      `POST /api/v1/count HTTP/1.1\r\nHost: a\r\n${body}Content-Length: 3\r\nContent-Length: 4\r\n\r\nabcd`,
+      400,
+    );
+    await refused(
+      `POST /api/v1/count HTTP/1.1\r\nHost: a\r\n${body}Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`,
+      400,
+    );
+    await refused(
+      `POST /api/v1/count HTTP/1.1\r\nHost: a\r\n${body}Transfer-Encoding : chunked\r\n\r\n0\r\n\r\n`,
+      400,
+    );
+    await refused(
+      `POST /api/v1/count HTTP/1.1\r\nHost: a\r\n${body}Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n`,
+      501,
+    );
+    await refused(
+      'GET /api/v1/reports HTTP/1.1\r\nHost: a\r\nX-Folded: 1\r\n  2\r\nConnection: close\r\n\r\n',
+      400,
+    );
+    await refused('GET /api/v1/reports HTTP/1.1\r\nConnection: close\r\n\r\n', 400);
+    await refused('GET /api/v1/reports HTTP/2.0\r\nHost: a\r\n\r\n', 505);
+    await refused('CONNECT sidecar:8080 HTTP/1.1\r\nHost: sidecar:8080\r\n\r\n', 405);
+  });
+
+  it('takes an absolute-form target as the path it names, with that host as Host', async () => {
+    const echoed = await passed(
+      'GET http://other.example/api/v1/reports?x=1 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n',
+    );
+    expect(echoed.head[0]).toBe('GET /api/v1/reports?x=1 HTTP/1.1');
+    expect(header(echoed.head, 'Host')).toEqual(['other.example']);
+  });
+
+  it('answers an HTTP/0.9 request itself, without passing it on', async () => {
+    const before = docker('logs', upstream).length;
+    const answer = await rawRequest(port, ['GET /api/v1/reports\r\n']);
+    // HTTP/0.9 has no status line and no headers: the body is the whole answer.
+    expect(answer.status).toBeUndefined();
+    expect(JSON.parse(answer.head)).toMatchObject({
+      status: 400,
+      type: 'urn:stagecraft:problem:bad-request',
+    });
+    expect(docker('logs', upstream).length).toBe(before);
+  });
+
+  it('streams a chunked body on as one request, with the coding nginx chose', async () => {
+    const echoed = await passed(
+      'POST /api/v1/count?base=http://x.invalid/ HTTP/1.1\r\nHost: a\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5;ext=1\r\n<a hr\r\n6\r\nef=x>\n\r\n0\r\nX-Trailer: 1\r\n\r\n',
+    );
+    const framing = [...header(echoed.head, 'Content-Length'), ...header(echoed.head, 'Transfer-Encoding')];
+    expect(framing).toHaveLength(1);
+    // nginx sends what it has whole with a length, and re-chunks what is still arriving.
+    let body = echoed.body;
+    if (header(echoed.head, 'Transfer-Encoding')[0] === 'chunked') {
+      let rest = body;
+      body = '';
+      for (;;) {
+        const size = parseInt(rest, 16);
+        if (!(size > 0)) break;
+        const start = rest.indexOf('\r\n') + 2;
+        body += rest.slice(start, start + size);
+        rest = rest.slice(start + size + 2);
+      }
+    }
+    expect(body).toBe('<a href=x>\n');
+    expect(echoed.head.join('\n')).not.toMatch(/X-Trailer/i);
+  });
+});
+
+describe('production images', () => {
+  // Swarm has no no-new-privileges option: a setuid file is a way up for any process.
+  it.each([`${TAG}/api:production`, `${TAG}/metrics:production`, `${TAG}/gateway:production`])(
+    '%s has no setuid or setgid file',
+    (image) => {
+      expect(setuidFiles(image)).toEqual([]);
+    },
+  );
 });

@@ -24,6 +24,7 @@ import {
   runHardened,
   waitHealthy,
 } from './helpers/docker.js';
+import { expectGatewayProblem, expectSecurityHeadersIn, rawRequest } from './helpers/http.js';
 import { call, percentile, steadyLoad, type Outcome } from './helpers/load.js';
 
 const stack: ComposeProject = {
@@ -32,7 +33,8 @@ const stack: ComposeProject = {
   cwd: REPO_ROOT,
   env: composeEnv({ gateway: 18082, prometheus: 19092 }),
 };
-const gateway = 'http://127.0.0.1:18082';
+const PORT = 18082;
+const gateway = `http://127.0.0.1:${PORT}`;
 const FIXTURE_PAGE = 'http://fixtures:8000/page.html';
 
 function serviceContainers(service: string): string[] {
@@ -113,9 +115,18 @@ describe('the production stack under faults', () => {
       sidecarCounter('stagecraft_proxy_upstream_retries_total', 'kind="reset"') -
       retriesBefore;
     const slow = outcomes.filter((o) => o.ms > 500);
+    // Requests in progress at once, the figure the gateway's per-client connection limit must stay above.
+    const events = outcomes.flatMap((o) => [
+      [o.at, 1],
+      [o.at + o.ms, -1],
+    ]);
+    events.sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!);
+    let inProgress = 0;
+    let peak = 0;
+    for (const [, change] of events) peak = Math.max(peak, (inProgress += change!));
     const slowSeconds = [...new Set(slow.map((o) => Math.floor(o.at / 1000)))];
     console.log(
-      `rolling restart: ${summary(outcomes)}, shed ${shed}, sidecar retries ${retries}\n  ${restarts.join('\n  ')}\n  requests over 500 ms: ${slow.length}, started in seconds ${slowSeconds.join(', ')}`,
+      `rolling restart: ${summary(outcomes)}, shed ${shed}, sidecar retries ${retries}, at most ${peak} in progress\n  ${restarts.join('\n  ')}\n  requests over 500 ms: ${slow.length}, started in seconds ${slowSeconds.join(', ')}`,
     );
 
     expect(shed).toBe(0);
@@ -135,6 +146,8 @@ describe('the production stack under faults', () => {
         const o = await postReport();
         outcomes.push(o);
         if (o.status === 201) confirmed.push((JSON.parse(o.body!) as { id: number }).id);
+        // Over the gateway's rate for requests that fetch a page: wait a moment.
+        if (o.status === 429) await new Promise((resolve) => setTimeout(resolve, 100));
       }
     });
     await poll('40 reports written', async () => (confirmed.length >= 40 ? true : undefined), 30_000, 50);
@@ -197,12 +210,54 @@ describe('the production stack under faults', () => {
     for (const o of failures) {
       expect([502, 503, 504]).toContain(o.status);
       expect(o.contentType).toMatch(/^application\/problem\+json/);
+      expectSecurityHeadersIn(o.rawHeaders!, `${o.status} while the sidecar was down`);
     }
     expect(Math.max(...outcomes.map((o) => o.ms))).toBeLessThan(5_000);
     // Recovered: the last two seconds of the load all succeeded.
     const tail = outcomes.filter((o) => o.at > 18_000);
     expect(tail.length).toBeGreaterThan(0);
     expect(tail.every((o) => o.status === 200)).toBe(true);
+  });
+
+  it('answers 504 for a sidecar that takes connections but never answers, 502 for one that is gone: problem documents with every header', async () => {
+    const [sidecar] = serviceContainers('sidecar');
+    const request = (path: string) =>
+      rawRequest(PORT, [`GET ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`]);
+    // Frozen: its kernel still completes connections, nothing reads them; /readyz waits 5 s at the gateway.
+    await dockerAsync('pause', sidecar!);
+    try {
+      const timedOut = await request('/readyz');
+      console.log(`frozen sidecar: ${timedOut.status} after ${timedOut.closedAfterMs} ms`);
+      expect(expectGatewayProblem(timedOut, 504, 'frozen sidecar').type).toBe(
+        'urn:stagecraft:problem:gateway-timeout',
+      );
+      expect(timedOut.closedAfterMs).toBeLessThan(7_000);
+    } finally {
+      await dockerAsync('unpause', sidecar!);
+    }
+    // Gone: once its name no longer resolves (the gateway asks every 2 s), 502 at once.
+    await dockerAsync('stop', sidecar!);
+    try {
+      const gone = await poll(
+        'a 502 from the gateway',
+        async () => {
+          const answer = await request('/api/v1/reports?limit=1');
+          return answer.status === 502 ? answer : undefined;
+        },
+        10_000,
+        200,
+      );
+      expect(expectGatewayProblem(gone, 502, 'sidecar stopped').type).toBe(
+        'urn:stagecraft:problem:bad-gateway',
+      );
+      expect(gone.closedAfterMs).toBeLessThan(1_500);
+    } finally {
+      await dockerAsync('start', sidecar!);
+      await waitHealthy(sidecar!, 60_000);
+    }
+    await poll('the gateway serving again', async () =>
+      (await call(`${gateway}/api/v1/reports?limit=1`, {})).status === 200 ? true : undefined,
+    );
   });
 });
 
@@ -250,6 +305,9 @@ describe('the API on a data volume that is full or read-only', () => {
       `type=volume,src=${volume},dst=/data${readOnly ? ',readonly' : ''}`,
       '-e',
       'FETCH_ALLOW_HOSTS=fixtures',
+      // Storage is under test here, not the token (the stacks' tests cover it).
+      '-e',
+      'API_AUTH=open',
       '-p',
       '127.0.0.1::3000',
     ]);

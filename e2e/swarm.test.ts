@@ -1,7 +1,9 @@
 /**
  * The production stack on a single-node Docker Swarm (docker-stack.yml), for real:
  * deploy, every service converges to its replica count, requests flow through the
- * gateway (host-mode port 18084, reached on 127.0.0.1), a rolling update of the
+ * gateway (host-mode port 18084, reached on 127.0.0.1), each service reaches only
+ * what it needs, Prometheus scrapes every task, the gateway's tmpfs volumes are
+ * mounted noexec, nosuid, nodev; a rolling update of the
  * API image under bounded steady load loses no request, a rollback likewise, then
  * the stack is removed and, if this test created the swarm, the swarm is left.
  * A machine that is already a swarm manager is used as it is and left in it.
@@ -9,8 +11,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_TOKEN_FILE } from './helpers/api-token.js';
 import { poll } from './helpers/compose.js';
-import { REPO_ROOT, docker, requireDocker, run, runAsync } from './helpers/docker.js';
+import { REPO_ROOT, docker, nodeInContainer, requireDocker, run, runAsync } from './helpers/docker.js';
 import { call, percentile, steadyLoad } from './helpers/load.js';
+import { containerAddresses, reachFrom, sharedAddresses, sharedNetworks } from './helpers/network.js';
 
 const STACK = 'stagecraft-e2e-swarm';
 const PORT = 18084;
@@ -20,6 +23,13 @@ const env = { GATEWAY_PORT: String(PORT), API_REPLICAS: '3', STAGECRAFT_API_TOKE
 const expectedReplicas: Record<string, number> = { api: 3, sidecar: 2, gateway: 1, prometheus: 1 };
 
 let createdSwarm = false;
+
+/** The running containers of a service's tasks (one node: all of them are here). */
+function taskContainers(service: string): string[] {
+  return docker('ps', '-q', '--filter', `label=com.docker.swarm.service.name=${STACK}_${service}`)
+    .split('\n')
+    .filter(Boolean);
+}
 
 function serviceImage(service: string): string {
   return docker(
@@ -166,6 +176,98 @@ describe('the production stack on Docker Swarm', () => {
     expect(JSON.parse(counted.body!)).toMatchObject({ internal: 1, external: 1 });
     expect((await call(`${gateway}/api/v1/reports?limit=1`, {})).status).toBe(200);
     expect((await call(`${gateway}/metrics`, {})).status).toBe(404);
+  });
+
+  it('separates the networks as Compose does: the API reaches neither Prometheus nor the gateway, the gateway not the API', () => {
+    const [api] = taskContainers('api');
+    const [gatewayTask] = taskContainers('gateway');
+    const [prometheus] = taskContainers('prometheus');
+    const [sidecar] = taskContainers('sidecar');
+    const networks = (container: string) =>
+      Object.keys(containerAddresses(container))
+        .map((n) => n.replace(`${STACK}_`, ''))
+        .sort();
+    expect({
+      api: networks(api!),
+      sidecar: networks(sidecar!),
+      gateway: networks(gatewayTask!),
+      prometheus: networks(prometheus!),
+    }).toEqual({
+      api: ['app', 'egress', 'metrics'],
+      sidecar: ['app', 'edge', 'metrics'],
+      gateway: ['edge', 'public'],
+      prometheus: ['metrics'],
+    });
+    // No network in common: no path (an overlay address of another network is not
+    // even tried: the packet would leave this machine by the default route).
+    expect(sharedNetworks(api!, gatewayTask!)).toEqual([]);
+    const connected = (outcomes: Record<string, string>) =>
+      Object.entries(outcomes).filter(([, outcome]) => outcome === 'connected');
+    // Where they share one: the probe connects where something listens for them...
+    expect(connected(reachFrom(gatewayTask!, sharedAddresses(gatewayTask!, sidecar!, 8080)))).not.toEqual([]);
+    expect(connected(reachFrom(sidecar!, sharedAddresses(sidecar!, api!, 3000)))).not.toEqual([]);
+    expect(connected(reachFrom(prometheus!, sharedAddresses(prometheus!, api!, 9464)))).not.toEqual([]);
+    // ...and the API finds nothing of Prometheus on metrics: it listens on its own loopback.
+    expect(reachFrom(api!, sharedAddresses(api!, prometheus!, 9090))).toEqual({
+      [`${sharedAddresses(api!, prometheus!, 9090)[0]!.address}:9090`]: 'ECONNREFUSED',
+    });
+  });
+
+  it('has Prometheus scrape every API and sidecar task on its metrics port', async () => {
+    const [prometheus] = taskContainers('prometheus');
+    // Prometheus listens on its own loopback only: ask from inside its network namespace.
+    const targets = await poll(
+      'every target up',
+      async () => {
+        const out = docker(
+          'run',
+          '--rm',
+          '--network',
+          `container:${prometheus}`,
+          'node:24-trixie-slim',
+          'node',
+          '-e',
+          "fetch('http://127.0.0.1:9090/api/v1/targets').then((r) => r.text()).then((t) => process.stdout.write(t))",
+        );
+        const active = (
+          JSON.parse(out) as {
+            data: { activeTargets: { labels: { job: string }; scrapeUrl: string; health: string }[] };
+          }
+        ).data.activeTargets;
+        return active.length === 6 && active.every((t) => t.health === 'up') ? active : undefined;
+      },
+      60_000,
+      1_000,
+    );
+    expect(targets.map((t) => `${t.labels.job} ${new URL(t.scrapeUrl).port}`).sort()).toEqual([
+      'api 9464',
+      'api 9464',
+      'api 9464',
+      'prometheus 9090',
+      'sidecar 9464',
+      'sidecar 9464',
+    ]);
+  });
+
+  it("mounts the gateway's tmpfs volumes and the API's /tmp noexec, nosuid, nodev", () => {
+    const [gatewayTask] = taskContainers('gateway');
+    const [api] = taskContainers('api');
+    // Each container's own view of its mounts (the gateway has cat; the API, node only).
+    const gatewayMounts = docker('exec', gatewayTask!, 'cat', '/proc/self/mounts');
+    const apiMounts = nodeInContainer(
+      api!,
+      "process.stdout.write(require('fs').readFileSync('/proc/self/mounts', 'utf8'))",
+    );
+    for (const [table, path] of [
+      [gatewayMounts, '/var/cache/nginx'],
+      [gatewayMounts, '/run'],
+      [apiMounts, '/tmp'],
+    ] as const) {
+      const line = table.split('\n').find((l) => l.split(' ')[1] === path) ?? '';
+      expect(line.split(' ')[3]?.split(',') ?? [], path).toEqual(
+        expect.arrayContaining(['noexec', 'nosuid', 'nodev']),
+      );
+    }
   });
 
   it('rolls the API to a new image under steady load without a failed request', async () => {

@@ -182,6 +182,29 @@ export function imageFiles(image: string): string[] {
 }
 
 /**
+ * The files of an image's file system with the setuid or setgid bit, read off
+ * `docker export` (so images without a shell or find are read the same way).
+ */
+export function setuidFiles(image: string): string[] {
+  const id = docker('create', image);
+  try {
+    const listing = spawnSync('sh', ['-c', `docker export ${id} | tar -tv`], {
+      encoding: 'utf8',
+      maxBuffer: 256 * 1024 * 1024,
+    });
+    if (listing.status !== 0) throw new Error(`cannot list ${image}: ${listing.stderr}`);
+    // "-rwsr-xr-x root/root 72000 2025-01-01 00:00 usr/bin/su": s or S where the
+    // owner's or the group's x would be.
+    return listing.stdout
+      .split('\n')
+      .filter((line) => /^-..[sS]|^-.....[sS]/.test(line))
+      .map((line) => '/' + line.split(/\s+/).slice(5).join(' '));
+  } finally {
+    docker('rm', id);
+  }
+}
+
+/**
  * The paths in each layer of an image, as saved by `docker save`: files a later
  * layer deleted are still listed in the layer that added them.
  */
@@ -213,14 +236,21 @@ export function publishedPort(container: string, port: number): number {
 }
 
 /**
- * A copy of the repository's tracked files in a fresh temporary folder (readable by
- * container users), for tests that edit sources or build a modified context.
+ * A copy of the repository's files as the next commit would hold them (tracked
+ * and new files, ignored ones left out, deleted ones gone) in a fresh temporary
+ * folder readable by container users, for tests that edit sources or build a
+ * modified context.
  */
 export function copyRepository(prefix: string): string {
   const copy = mkdtempSync(join(tmpdir(), prefix));
   chmodSync(copy, 0o755);
-  const tracked = run('git', ['ls-files', '-z']).stdout.split('\0').filter(Boolean);
-  for (const file of tracked) cpSync(join(REPO_ROOT, file), join(copy, file), { recursive: true });
+  const files = run('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard']).stdout.split(
+    '\0',
+  );
+  for (const file of new Set(files.filter(Boolean))) {
+    if (existsSync(join(REPO_ROOT, file)))
+      cpSync(join(REPO_ROOT, file), join(copy, file), { recursive: true });
+  }
   return copy;
 }
 

@@ -26,6 +26,8 @@ export interface Outcome {
   ms: number;
   status?: number;
   contentType?: string;
+  /** Response header lines as received: name, value, name, value... (duplicates kept). */
+  rawHeaders?: string[];
   body?: string;
   error?: string;
 }
@@ -68,6 +70,7 @@ export function call(
           done({
             status: res.statusCode,
             contentType: res.headers['content-type'],
+            rawHeaders: res.rawHeaders,
             body: Buffer.concat(chunks).toString('utf8'),
           }),
         );
