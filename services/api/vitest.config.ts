@@ -3,6 +3,10 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // Vite resolves @stagecraft/contract to its TypeScript sources (the package's
+    // "development" export); the processes the tests start (src/main.ts under tsx)
+    // are told the same condition, so no test needs the package built first.
+    env: { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --conditions=development`.trim() },
     // Fixture servers, child processes and SQLite files: give slow machines room.
     testTimeout: 20_000,
     hookTimeout: 20_000,

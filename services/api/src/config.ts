@@ -2,20 +2,17 @@
  * The API's configuration, read once from the environment and validated: a bad
  * value stops the process with a message naming the variable (see main.ts).
  * A variable set to nothing (`PORT=`, what `${PORT:-}` in Compose gives) counts
- * as unset, for every variable alike, as Compose's and the shell's `:-` do.
+ * as unset, for every variable alike, as Compose's and the shell's `:-` do (the
+ * parsing rules the sidecar shares are @stagecraft/contract's).
  */
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { ConfigError, integer, serverConfig, text, type Env, type ServerConfig } from '@stagecraft/contract';
 import { AllowEntryError, parseAllowEntry } from './fetch/ssrf-guard.js';
 
-export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-
-export interface Config {
-  port: number;
-  host: string;
+/** Where it listens, how it logs and its server timeouts: ServerConfig, read as the sidecar's is. */
+export interface Config extends ServerConfig {
   dataDir: string;
-  logLevel: LogLevel;
   fetchTimeoutMs: number;
   fetchConnectTimeoutMs: number;
   fetchMaxBytes: number;
@@ -32,46 +29,7 @@ export interface Config {
    * API_TOKEN_FILE; null when the API runs open (development, or API_AUTH=open).
    */
   apiToken: string | null;
-  /** Kept above every proxy's upstream keep-alive (nginx and agents use 60 s). */
-  keepAliveTimeoutMs: number;
-  /** Prometheus's /metrics is served here, on its own server, and never on `port`. */
-  metricsPort: number;
-  /** A client's request headers must arrive within this long of its first byte, or 408. */
-  headersTimeoutMs: number;
-  /** A client's whole request, body included, must arrive within this long of its first byte, or 408. */
-  requestTimeoutMs: number;
 }
-
-export class ConfigError extends Error {
-  constructor(
-    readonly variable: string,
-    message: string,
-  ) {
-    super(`${variable}: ${message}`);
-    this.name = 'ConfigError';
-  }
-}
-
-type Env = Record<string, string | undefined>;
-
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  if (!/^\d+$/.test(raw.trim())) {
-    throw new ConfigError(
-      name,
-      `must be a whole number between ${min} and ${max}, got ${JSON.stringify(raw)}`,
-    );
-  }
-  const value = Number(raw.trim());
-  if (!Number.isSafeInteger(value) || value < min || value > max) {
-    throw new ConfigError(name, `must be between ${min} and ${max}, got ${raw}`);
-  }
-  return value;
-}
-
-const HOST_NAME =
-  /^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*\.?$/i;
 
 /** Checks one FETCH_ALLOW_HOSTS entry (ssrf-guard.ts parses them, and says why one is refused). */
 export function validAllowEntry(entry: string): boolean {
@@ -153,16 +111,7 @@ export function loadConfig(
   env: Env = process.env,
   readFile: (path: string) => string = (path) => readFileSync(path, 'utf8'),
 ): Config {
-  // Empty means unset, for every variable (as `${X:-}` in Compose gives it).
-  const logLevel = (env.LOG_LEVEL?.trim() || 'info').toLowerCase();
-  if (!LOG_LEVELS.includes(logLevel as LogLevel)) {
-    throw new ConfigError(
-      'LOG_LEVEL',
-      `must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(env.LOG_LEVEL)}`,
-    );
-  }
-  const dataDir = env.DATA_DIR?.trim() || './data';
-
+  const dataDir = text(env, 'DATA_DIR', './data');
   const allow = (env.FETCH_ALLOW_HOSTS ?? '')
     .split(',')
     .map((entry) => entry.trim().toLowerCase())
@@ -175,29 +124,13 @@ export function loadConfig(
       throw error;
     }
   }
-  const host = env.HOST?.trim() || '0.0.0.0';
-  // Dotted digits that are no IPv4 address (999.1.1.1) are no host name either.
-  if (isIP(host) === 0 && (!HOST_NAME.test(host) || /^[\d.]+$/.test(host)))
-    throw new ConfigError('HOST', `not an address: ${JSON.stringify(env.HOST)}`);
-  const port = integer(env, 'PORT', 3000, 0, 65_535);
-  const metricsPort = integer(env, 'METRICS_PORT', 9464, 0, 65_535);
-  if (port !== 0 && port === metricsPort)
-    throw new ConfigError('METRICS_PORT', 'must differ from PORT: metrics are never served on the main port');
-  // Behind the sidecar, its REQUEST_TIMEOUT_MS (30 s) cuts a trickled body first.
-  const headersTimeoutMs = integer(env, 'HEADERS_TIMEOUT_MS', 10_000, 100, 600_000);
-  const requestTimeoutMs = integer(env, 'REQUEST_TIMEOUT_MS', 35_000, 100, 3_600_000);
-  if (headersTimeoutMs >= requestTimeoutMs)
-    throw new ConfigError(
-      'HEADERS_TIMEOUT_MS',
-      `must be less than REQUEST_TIMEOUT_MS (${requestTimeoutMs}), got ${headersTimeoutMs}`,
-    );
-
+  // Behind the sidecar, its REQUEST_TIMEOUT_MS (30 s) cuts a trickled body first:
+  // 5 s more here, so the sidecar's 408 is the one clients see.
+  const server = serverConfig(env, { port: 3000, metricsPort: 9464, requestTimeoutMs: 35_000 });
   const fetchTimeoutMs = integer(env, 'FETCH_TIMEOUT_MS', 10_000, 100, 300_000);
   return {
-    port,
-    host,
+    ...server,
     dataDir,
-    logLevel: logLevel as LogLevel,
     fetchTimeoutMs,
     fetchConnectTimeoutMs: Math.min(
       integer(env, 'FETCH_CONNECT_TIMEOUT_MS', 3_000, 50, 60_000),
@@ -211,9 +144,5 @@ export function loadConfig(
     fetchDnsServers: dnsServers(env),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     apiToken: readApiToken(env, readFile),
-    keepAliveTimeoutMs: integer(env, 'KEEP_ALIVE_TIMEOUT_MS', 65_000, 1_000, 600_000),
-    metricsPort,
-    headersTimeoutMs,
-    requestTimeoutMs,
   };
 }

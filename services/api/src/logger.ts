@@ -1,6 +1,6 @@
 /** Structured JSON logs (pino) to stdout, one line per event, request ids included by the HTTP layer. */
 import { pino, type Logger } from 'pino';
-import type { LogLevel } from './config.js';
+import type { LogLevel } from '@stagecraft/contract';
 
 export type { Logger };
 

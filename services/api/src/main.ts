@@ -13,32 +13,19 @@
  * SHUTDOWN_TIMEOUT_MS, remaining connections are cut and it exits 1.
  */
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { ConfigError, configOrExit, drain, exitForConfig, listen, strictServer } from '@stagecraft/contract';
+import { loadConfig } from './config.js';
 import { fetchOptionsFactory } from './fetch/fetch-options.js';
 import { createApp } from './http/app.js';
 import { metricsListener } from './http/ops-routes.js';
-import { answerClientErrors, refuseAmbiguousRequest } from './http/problem.js';
 import { createLogger } from './logger.js';
 import { createApiMetrics } from './metrics.js';
 import { DATABASE_FILE, ReportsStore } from './storage/reports-store.js';
 
+/** A DATA_DIR found unusable at start ends the process as a bad value does: one line, exit 78. */
 function invalid(variable: string, message: string): never {
-  process.stderr.write(`api: invalid configuration: ${variable}: ${message}\n`);
-  process.exit(78); // EX_CONFIG
-}
-
-function readConfig(): Config {
-  try {
-    return loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`api: invalid configuration: ${error.message}\n`);
-      process.exit(78);
-    }
-    throw error;
-  }
+  exitForConfig('api', new ConfigError(variable, message));
 }
 
 function writable(path: string): boolean {
@@ -88,7 +75,7 @@ function openStore(dir: string): ReportsStore {
   }
 }
 
-const config = readConfig();
+const config = configOrExit('api', () => loadConfig());
 const logger = createLogger(config.logLevel);
 const store = openStore(config.dataDir);
 const metrics = createApiMetrics(() => store.count());
@@ -103,71 +90,19 @@ const app = createApp({
   fetchOptions: fetchOptionsFactory(config),
 });
 
-/**
- * Node's server timeouts, in the order they must hold (Node itself refuses
- * headersTimeout > requestTimeout; config.ts refuses equal):
- * - headersTimeout (10 s, as nginx's client_header_timeout): a request's headers,
- *   from its first byte; a connection that sends nothing is cut at it too.
- * - requestTimeout (35 s): the whole request, body included, from its first
- *   byte. It does not bound the handler (a fetch has FETCH_TIMEOUT_MS), only the
- *   client's sending; 5 s above the sidecar's 30 s, so behind the sidecar the
- *   sidecar's 408 is the one clients see.
- * - keepAliveTimeout (65 s): idle connections outlive every proxy's upstream
- *   keep-alive (nginx 60 s; the sidecar's agent retires sockets a second before
- *   the Keep-Alive hint), or a proxy reuses a socket the server is closing: 502.
- * Node checks the first two every connectionsCheckingInterval (30 s by default,
- * so a 10 s timeout could fire 40 s late): here at most a second late.
- */
-function strictServer(listener: (req: IncomingMessage, res: ServerResponse) => void): Server {
-  const server = createServer(
-    {
-      headersTimeout: config.headersTimeoutMs,
-      requestTimeout: config.requestTimeoutMs,
-      keepAliveTimeout: config.keepAliveTimeoutMs,
-      connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(config.headersTimeoutMs / 4))),
-      // A missing Host is answered by refuseAmbiguousRequest, with a problem document.
-      requireHostHeader: false,
-    },
-    (req, res) => {
-      if (!refuseAmbiguousRequest(req, res)) listener(req, res);
-    },
-  );
-  answerClientErrors(server);
-  return server;
-}
+// Node's server timeouts (serverOptions in @stagecraft/contract): headers 10 s (as
+// nginx's client_header_timeout), the whole request 35 s (5 s above the sidecar's
+// 30 s, so behind the sidecar its 408 is the one clients see), idle keep-alive
+// 65 s (above nginx's 60 s and the sidecar agent's Keep-Alive hint).
+const server = strictServer(config, app);
+const metricsServer = strictServer(config, metricsListener(metrics));
 
-const server = strictServer(app);
-const metricsServer = strictServer(metricsListener(metrics));
-
-const LISTEN_ERRORS: Record<string, string> = {
-  EADDRINUSE: 'address already in use',
-  EADDRNOTAVAIL: 'address not available on this machine',
-  EACCES: 'permission denied',
-  ENOTFOUND: 'host name does not resolve',
-  EAI_AGAIN: 'host name did not resolve in time',
-};
-
-function listen(target: Server, port: number, variable: string): Promise<number> {
-  return new Promise((done) => {
-    target.once('error', (error: NodeJS.ErrnoException) => {
-      const code = error.code ?? 'unknown';
-      const blame = ['EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN'].includes(code) ? 'HOST' : variable;
-      process.stderr.write(
-        `api: cannot listen on ${config.host}:${port}: ${LISTEN_ERRORS[code] ?? code} (${blame})\n`,
-      );
-      store.close();
-      process.exit(code === 'EADDRINUSE' || code === 'EAI_AGAIN' ? 1 : 78);
-    });
-    target.listen(port, config.host, () => {
-      const address = target.address();
-      done(typeof address === 'object' && address !== null ? address.port : port);
-    });
-  });
-}
-
+/** Binds a server; one that cannot be bound closes the database, then ends the process (see listen). */
+const bind = (target: typeof server, port: number, variable: string) =>
+  listen(target, { service: 'api', host: config.host, port, variable, beforeExit: () => store.close() });
 void Promise.all([
-  listen(server, config.port, 'PORT'),
-  listen(metricsServer, config.metricsPort, 'METRICS_PORT'),
+  bind(server, config.port, 'PORT'),
+  bind(metricsServer, config.metricsPort, 'METRICS_PORT'),
 ]).then(([port, metricsPort]) => {
   logger.info(
     { port, metricsPort, schemaVersion: store.schemaVersion, node: process.version },
@@ -179,19 +114,12 @@ function shutdown(signal: string): void {
   if (draining) return;
   draining = true;
   logger.info({ signal, timeoutMs: config.shutdownTimeoutMs }, 'shutting down: draining connections');
-  const force = setTimeout(() => {
-    logger.warn('shutdown timeout: closing remaining connections');
-    server.closeAllConnections();
-    store.close();
-    process.exit(1);
-  }, config.shutdownTimeoutMs);
-  force.unref();
-  // Keep-alive connections become idle as their last response finishes: close
-  // them as they do, so server.close() can complete before the timeout.
-  const reaper = setInterval(() => server.closeIdleConnections(), 100);
-  server.close(() => {
-    clearInterval(reaper);
-    clearTimeout(force);
+  void drain(server, config.shutdownTimeoutMs).then((drained) => {
+    if (!drained) {
+      logger.warn('shutdown timeout: closed remaining connections');
+      store.close();
+      process.exit(1);
+    }
     // Scrapeable while draining; a scrape is never long, so its connections are cut now.
     metricsServer.close();
     metricsServer.closeAllConnections();
@@ -199,7 +127,6 @@ function shutdown(signal: string): void {
     logger.info('shutdown complete');
     process.exitCode = 0;
   });
-  server.closeIdleConnections();
 }
 
 process.once('SIGTERM', () => shutdown('SIGTERM'));

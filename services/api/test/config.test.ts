@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { ConfigError } from '@stagecraft/contract';
+import { loadConfig } from '../src/config.js';
 
 describe('loadConfig', () => {
   it('has working defaults', () => {

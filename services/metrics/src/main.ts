@@ -6,33 +6,17 @@
  * and no stack trace: 78 (EX_CONFIG) for a bad value or an address that cannot be
  * bound, 1 for a port another process holds.
  */
+import { ConfigError, configOrExit, drain, exitForConfig, listen, ownAddress } from '@stagecraft/contract';
 import type { Server } from 'node:http';
 import { pino } from 'pino';
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { loadConfig } from './config.js';
 import { createRedMetrics } from './red-metrics.js';
 import { RouteLabels } from './route-labels.js';
 import { createServers } from './servers.js';
 
-function fail(message: string): never {
-  process.stderr.write(`metrics: invalid configuration: ${message}\n`);
-  process.exit(78); // EX_CONFIG
-}
-
-function readConfig(): { config: Config; labels: RouteLabels } {
-  try {
-    const config = loadConfig();
-    try {
-      return { config, labels: RouteLabels.fromOpenApiFile(config.routesFile) };
-    } catch (error) {
-      fail(`ROUTES_FILE: ${(error as Error).message}`);
-    }
-  } catch (error) {
-    if (error instanceof ConfigError) fail(error.message);
-    throw error;
-  }
-}
-
-const { config, labels } = readConfig();
+const config = configOrExit('metrics', () => loadConfig());
+// The API's routes, from the OpenAPI document this build was made with.
+const labels = new RouteLabels();
 const logger = pino({
   level: config.logLevel,
   base: { service: 'metrics' },
@@ -42,68 +26,48 @@ const logger = pino({
 const metrics = createRedMetrics();
 let draining = false;
 
-// Timeouts (see servers.ts): headers 10 s, whole request 30 s, idle keep-alive 65 s,
+// Timeouts (serverOptions in @stagecraft/contract): headers 10 s, whole request 30 s, idle keep-alive 65 s,
 // longer than nginx's upstream keep-alive (60 s).
 const { proxy, ops } = createServers({ config, metrics, labels, logger, draining: () => draining });
 
-const LISTEN_ERRORS: Record<string, string> = {
-  EADDRINUSE: 'address already in use',
-  EADDRNOTAVAIL: 'address not available on this machine',
-  EACCES: 'permission denied',
-  ENOTFOUND: 'host name does not resolve',
-  EAI_AGAIN: 'host name did not resolve in time',
-};
-
-/**
- * A port that cannot be bound ends the process with one line naming the variable
- * to change: exit 1 when another process holds the port (it may let go: a restart
- * can succeed), 78 (EX_CONFIG) when the address itself is wrong.
- */
-function listen(server: Server, port: number, name: string, variable: string): void {
-  server.once('error', (error: NodeJS.ErrnoException) => {
-    const code = error.code ?? 'unknown';
-    const blame = ['EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN'].includes(code) ? 'HOST' : variable;
-    process.stderr.write(
-      `metrics: cannot listen on ${config.host}:${port}: ${LISTEN_ERRORS[code] ?? code} (${blame})\n`,
-    );
-    process.exit(code === 'EADDRINUSE' || code === 'EAI_AGAIN' ? 1 : 78);
-  });
-  server.listen(port, config.host, () => {
-    const address = server.address();
-    logger.info(
-      {
-        port: typeof address === 'object' && address !== null ? address.port : port,
-        upstream: config.upstream.href,
-        routes: labels.size,
-      },
-      `${name} listening`,
-    );
-  });
+/** The address a HOST-like variable names: itself, or this container's own address for a network alias. */
+async function bindAddress(host: string, variable: string): Promise<string> {
+  const address = await ownAddress(host);
+  if (address === null)
+    exitForConfig('metrics', new ConfigError(variable, `${host} resolves to no address of this container`));
+  return address;
 }
-listen(proxy, config.port, 'proxy', 'PORT');
-listen(ops, config.metricsPort, 'metrics', 'METRICS_PORT');
+
+/** Binds a server (one line and exit 1 or 78 when it cannot, see listen), then says so. */
+async function start(server: Server, host: string, port: number, name: string, variable: string) {
+  const bound = await listen(server, { service: 'metrics', host, port, variable });
+  logger.info(
+    { host, port: bound, upstream: config.upstream.href, routes: labels.size },
+    `${name} listening`,
+  );
+}
+const [proxyHost, metricsHost] = await Promise.all([
+  bindAddress(config.host, 'HOST'),
+  bindAddress(config.metricsHost, 'METRICS_HOST'),
+]);
+void start(proxy, proxyHost, config.port, 'proxy', 'PORT');
+void start(ops, metricsHost, config.metricsPort, 'metrics', 'METRICS_PORT');
 
 function shutdown(signal: string): void {
   if (draining) return;
   draining = true;
   logger.info({ signal }, 'shutting down: draining proxied requests');
-  const force = setTimeout(() => {
-    logger.warn('shutdown timeout: closing remaining connections');
-    proxy.closeAllConnections();
-    process.exit(1);
-  }, config.shutdownTimeoutMs);
-  force.unref();
-  const reaper = setInterval(() => proxy.closeIdleConnections(), 100);
-  proxy.close(() => {
-    clearInterval(reaper);
+  void drain(proxy, config.shutdownTimeoutMs).then((drained) => {
+    if (!drained) {
+      logger.warn('shutdown timeout: closed remaining connections');
+      process.exit(1);
+    }
     ops.close(() => {
-      clearTimeout(force);
       logger.info('shutdown complete');
       process.exitCode = 0;
     });
     ops.closeAllConnections();
   });
-  proxy.closeIdleConnections();
 }
 
 process.once('SIGTERM', () => shutdown('SIGTERM'));

@@ -1,7 +1,7 @@
 /** The metrics port: Prometheus exposition and the sidecar's own health, never reachable through the proxy. */
+import { sendProblem } from '@stagecraft/contract';
 import express, { type Express } from 'express';
 import type { RedMetrics } from './red-metrics.js';
-import { sendProblem } from './problem.js';
 
 export function createOpsApp(metrics: RedMetrics, draining: () => boolean): Express {
   const app = express();

@@ -5,56 +5,28 @@
  * nothing here reads one. Hop-by-hop headers stop here in both directions, no
  * protocol upgrade is ever proxied, and upstream failures (refused, reset, slow,
  * or speaking something other than HTTP/1.1 request-response) become 502/504
- * problem documents.
+ * problem documents. What the proxy knows of each request is in its one
+ * ProxyExchange record (proxy-exchange.ts); whether a failed attempt goes again
+ * is upstream-retry.ts's pure decision, and this file only acts on it.
  */
-import { randomUUID } from 'node:crypto';
 import { Agent, type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { requestId, sendProblem } from '@stagecraft/contract';
 import { createProxyMiddleware, type Plugin } from 'http-proxy-middleware';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { forwardableResponseHeaders, stripRequestHeaders } from './hop-by-hop.js';
-import { sendProblem } from './problem.js';
+import { exchangeOf, openExchange, type ProxyExchange } from './proxy-exchange.js';
 import { RedRecorder, methodLabel, type RedMetrics, type UpstreamFailure } from './red-metrics.js';
 import { namesMetrics, type RouteLabels } from './route-labels.js';
+import { classifyUpstreamError, upstreamError } from './upstream-failure.js';
+import { hasBody, shouldRetry } from './upstream-retry.js';
 
 export interface ProxyDeps {
   config: Config;
   metrics: RedMetrics;
   labels: RouteLabels;
   logger: Logger;
-}
-
-const USABLE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-/** Bytes of each request body as it is written upstream. */
-const requestBytes = new WeakMap<IncomingMessage, number>();
-const timedOut = new WeakSet<IncomingMessage>();
-/** Requests whose upstream failure was already counted (an abort can surface twice). */
-const failed = new WeakSet<IncomingMessage>();
-/** Requests whose client hung up (FIN or error on its socket): not the upstream's failure. */
-const clientGone = new WeakSet<IncomingMessage>();
-/** Retries sent so far, and requests whose next attempt is scheduled (later errors of the old attempt are ignored). */
-const retries = new WeakMap<IncomingMessage, number>();
-const retryPending = new WeakSet<IncomingMessage>();
-/** The attempt upstream that holds a socket, to cut when the deadline passes or the client's response ends. */
-const attempt = new WeakMap<IncomingMessage, ClientRequest>();
-/** When each request's last body byte went upstream (or it was first forwarded), and its deadline timer. */
-const progress = new WeakMap<IncomingMessage, number>();
-const deadlines = new WeakMap<IncomingMessage, NodeJS.Timeout>();
-
-/** RFC 9110 idempotent methods; only these may be re-sent without the client asking. */
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
-/** Pause before re-sending: long enough for a restarting peer's address to leave DNS, short next to any timeout. */
-const RETRY_DELAY_MS = 50;
-
-/**
- * A request the proxy can send again on its own: idempotent and without a body,
- * because a streamed body is consumed by the first attempt and never buffered.
- */
-export function replayable(req: IncomingMessage): boolean {
-  if (!IDEMPOTENT.has(req.method ?? '')) return false;
-  const length = req.headers['content-length'];
-  return req.headers['transfer-encoding'] === undefined && (length === undefined || length === '0');
 }
 
 function chunkLength(chunk: unknown, encoding: unknown): number {
@@ -81,34 +53,6 @@ function countWrites(stream: ServerResponse | ClientRequest, add: (n: number) =>
   } as unknown as typeof stream.end;
 }
 
-export function classifyUpstreamError(error: NodeJS.ErrnoException, req: IncomingMessage): UpstreamFailure {
-  if (timedOut.has(req)) return 'timeout';
-  switch (error.code) {
-    case 'ECONNREFUSED':
-    case 'EHOSTUNREACH':
-    case 'ENETUNREACH':
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return 'refused';
-    case 'ECONNRESET':
-    case 'EPIPE':
-    case 'ECONNABORTED':
-      return 'reset';
-    case 'ETIMEDOUT':
-      return 'timeout';
-    case 'EPROTO':
-      return 'protocol';
-    default:
-      // llhttp could not read the upstream's answer as HTTP/1.1.
-      if (error.code?.startsWith('HPE_')) return 'protocol';
-      return error.message === 'socket hang up' ? 'reset' : 'other';
-  }
-}
-
-function upstreamError(message: string, code: string): NodeJS.ErrnoException {
-  return Object.assign(new Error(message), { code });
-}
-
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 
 /**
@@ -117,7 +61,7 @@ export type RequestListener = (req: IncomingMessage, res: ServerResponse) => voi
  */
 export function createProxyApp({ config, metrics, labels, logger }: ProxyDeps): RequestListener {
   // Assigned below once the proxy exists; the error handler re-sends through it.
-  let forward: (req: IncomingMessage, res: ServerResponse) => void = () => undefined;
+  let forward: (exchange: ProxyExchange) => void = () => undefined;
 
   // Keep-alive: without it every request opens a new TCP connection to the API.
   // Node's agent retires an idle socket one second before the server's advertised
@@ -127,31 +71,29 @@ export function createProxyApp({ config, metrics, labels, logger }: ProxyDeps): 
   const recorder = new RedRecorder(metrics);
 
   // Request id and RED metering; nothing here reads the body.
-  const meter = (req: IncomingMessage, res: ServerResponse): void => {
-    const given = req.headers['x-request-id'];
-    const id = typeof given === 'string' && USABLE_ID.test(given) ? given : randomUUID();
+  const meter = (req: IncomingMessage, res: ServerResponse): ProxyExchange => {
+    const id = requestId(req.headers['x-request-id']);
     req.headers['x-request-id'] = id;
     res.setHeader('x-request-id', id);
 
-    const started = process.hrtime.bigint();
-    const method = methodLabel(req.method);
-    const route = labels.label(req.url ?? '/');
+    const exchange = openExchange(req, res, id, methodLabel(req.method), labels.label(req.url ?? '/'));
+    const { method, route } = exchange;
     recorder.started(method);
-    let responseBytes = 0;
-    countWrites(res, (n) => (responseBytes += n));
+    countWrites(res, (n) => (exchange.responseBytes += n));
     const socket = req.socket;
-    const hungUp = () => clientGone.add(req);
+    const hungUp = () => {
+      exchange.clientGone = true;
+    };
     socket.once('end', hungUp);
     socket.once('error', hungUp);
-    let recorded = false;
     const record = () => {
-      if (recorded) return;
-      recorded = true;
+      if (exchange.metered) return;
+      exchange.metered = true;
       socket.off('end', hungUp);
       socket.off('error', hungUp);
       const status = String(res.statusCode);
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      recorder.finished(method, route, status, seconds, responseBytes, requestBytes.get(req) ?? 0);
+      const seconds = Number(process.hrtime.bigint() - exchange.started) / 1e9;
+      recorder.finished(method, route, status, seconds, exchange.responseBytes, exchange.requestBytes);
       logger.info(
         {
           requestId: id,
@@ -166,13 +108,14 @@ export function createProxyApp({ config, metrics, labels, logger }: ProxyDeps): 
     };
     res.once('finish', record);
     res.once('close', record);
+    return exchange;
   };
 
-  const countFailure = (req: IncomingMessage, kind: UpstreamFailure, code: string | undefined): void => {
-    if (failed.has(req)) return;
-    failed.add(req);
+  const countFailure = (exchange: ProxyExchange, kind: UpstreamFailure, code: string | undefined): void => {
+    if (exchange.failureCounted) return;
+    exchange.failureCounted = true;
     metrics.upstreamFailures.inc({ kind });
-    logger.warn({ requestId: req.headers['x-request-id'], kind, code }, 'upstream failure');
+    logger.warn({ requestId: exchange.id, kind, code }, 'upstream failure');
   };
 
   /**
@@ -181,39 +124,34 @@ export function createProxyApp({ config, metrics, labels, logger }: ProxyDeps): 
    * body rather than a truncated one. Reached from the proxy's error event, the
    * deadline and an unasked protocol switch; an attempt can fail more than once.
    */
-  const attemptFailed = (error: NodeJS.ErrnoException, req: IncomingMessage, res: ServerResponse): void => {
+  const attemptFailed = (error: NodeJS.ErrnoException, exchange: ProxyExchange): void => {
+    const { req, res } = exchange;
     if (res.writableEnded) return; // already answered (a 504 from the deadline, a 408): nothing left to do
-    if (clientGone.has(req) && !timedOut.has(req)) return; // the client left: not the upstream's failure
-    if (retryPending.has(req)) return; // the same failed attempt surfacing twice
-    const kind = classifyUpstreamError(error, req);
-    // Refused or reset before any answer (a replica restarting, a keep-alive
-    // socket closed under us): nothing reached the client, so an idempotent
-    // request can go again, to whichever address DNS gives next.
-    const sent = retries.get(req) ?? 0;
-    if (
-      (kind === 'refused' || kind === 'reset') &&
-      !res.headersSent &&
-      sent < config.upstreamRetries &&
-      replayable(req)
-    ) {
-      retries.set(req, sent + 1);
-      retryPending.add(req);
-      attempt.delete(req);
+    if (exchange.clientGone && !exchange.timedOut) return; // the client left: not the upstream's failure
+    if (exchange.retryTimer !== undefined) return; // the same failed attempt surfacing twice
+    const kind = classifyUpstreamError(error, exchange.timedOut);
+    const decision = shouldRetry({
+      kind,
+      method: req.method ?? '',
+      hasBody: hasBody(req.headers),
+      retries: exchange.retries,
+      maxRetries: config.upstreamRetries,
+      responseStarted: res.headersSent,
+      clientGone: exchange.clientGone,
+    });
+    if (decision.retry) {
+      // Nothing reached the client: the request goes again, to whichever address DNS gives next.
+      exchange.retries++;
+      exchange.attempt = undefined;
       metrics.upstreamRetries.inc({ kind });
       logger.info(
-        { requestId: req.headers['x-request-id'], kind, code: error.code, retry: sent + 1 },
+        { requestId: exchange.id, kind, code: error.code, retry: exchange.retries },
         'retrying upstream',
       );
-      setTimeout(
-        () => {
-          if (!retryPending.delete(req) || clientGone.has(req) || res.writableEnded || res.destroyed) return;
-          forward(req, res);
-        },
-        RETRY_DELAY_MS * (sent + 1),
-      );
+      exchange.retryTimer = setTimeout(resend, decision.delayMs, exchange);
       return;
     }
-    countFailure(req, kind, error.code);
+    countFailure(exchange, kind, error.code);
     if (res.headersSent) {
       res.destroy(); // mid-response: the client must see a broken body, not a truncated one
       return;
@@ -254,29 +192,32 @@ export function createProxyApp({ config, metrics, labels, logger }: ProxyDeps): 
    * A body still arriving pushes the deadline on; its own bound is the server's
    * requestTimeout.
    */
-  const armDeadline = (req: IncomingMessage, res: ServerResponse, delay: number): void => {
-    deadlines.set(
-      req,
-      setTimeout(() => {
-        deadlines.delete(req);
-        if (res.headersSent || res.destroyed) return;
-        const idle = Date.now() - (progress.get(req) ?? 0);
-        if (idle < config.upstreamTimeoutMs) {
-          armDeadline(req, res, config.upstreamTimeoutMs - idle);
-          return;
-        }
-        timedOut.add(req);
-        retryPending.delete(req); // a re-send still waiting must not go out after the 504
-        const timeout = upstreamError('upstream timed out', 'ETIMEDOUT');
-        const current = attempt.get(req);
-        if (current !== undefined && !current.destroyed) current.destroy(timeout);
-        else attemptFailed(timeout, req, res); // queued for a socket or between attempts
-      }, delay),
-    );
+  const armDeadline = (exchange: ProxyExchange, delay: number): void => {
+    // The exchange is the timer's argument: no closure allocated per request.
+    exchange.deadline = setTimeout(deadlinePassed, delay, exchange);
   };
-  const clearDeadline = (req: IncomingMessage): void => {
-    clearTimeout(deadlines.get(req));
-    deadlines.delete(req);
+  const deadlinePassed = (exchange: ProxyExchange): void => {
+    exchange.deadline = undefined;
+    const { res } = exchange;
+    if (res.headersSent || res.destroyed) return;
+    const idle = Date.now() - exchange.lastProgress;
+    if (idle < config.upstreamTimeoutMs) {
+      armDeadline(exchange, config.upstreamTimeoutMs - idle);
+      return;
+    }
+    exchange.timedOut = true;
+    exchange.cancelRetry(); // a re-send still waiting must not go out after the 504
+    const timeout = upstreamError('upstream timed out', 'ETIMEDOUT');
+    const current = exchange.attempt;
+    if (current !== undefined && !current.destroyed) current.destroy(timeout);
+    else attemptFailed(timeout, exchange); // queued for a socket or between attempts
+  };
+  /** A re-send's delay is over: it goes, unless the client is no longer there to answer. */
+  const resend = (exchange: ProxyExchange): void => {
+    exchange.retryTimer = undefined;
+    const { res } = exchange;
+    if (exchange.clientGone || res.writableEnded || res.destroyed) return;
+    forward(exchange);
   };
 
   // The proxy, with our own handlers instead of http-proxy-middleware's defaults
@@ -285,27 +226,28 @@ export function createProxyApp({ config, metrics, labels, logger }: ProxyDeps): 
   const metering: Plugin = (proxyServer) => {
     // Emitted once the attempt has a socket (a queued one waits for it).
     proxyServer.on('proxyReq', (proxyReq: ClientRequest, req: IncomingMessage, res: ServerResponse) => {
-      if (res.writableEnded || timedOut.has(req)) {
+      const exchange = exchangeOf(req);
+      if (res.writableEnded || exchange.timedOut) {
         proxyReq.destroy(); // answered while it waited in the pool's queue
         return;
       }
-      attempt.set(req, proxyReq);
-      requestBytes.set(req, 0);
+      exchange.attempt = proxyReq;
+      exchange.requestBytes = 0;
       countWrites(proxyReq, (n) => {
-        requestBytes.set(req, (requestBytes.get(req) ?? 0) + n);
-        progress.set(req, Date.now());
+        exchange.requestBytes += n;
+        exchange.lastProgress = Date.now();
       });
       // Idle bound on the whole exchange, the response body included.
       proxyReq.setTimeout(config.upstreamTimeoutMs, () => {
         if (res.headersSent && res.writableNeedDrain) {
           // The upstream is idle because the client stopped reading (backpressure):
           // the client's doing, so cut it without counting an upstream failure.
-          clientGone.add(req);
+          exchange.clientGone = true;
           res.destroy();
           proxyReq.destroy();
           return;
         }
-        timedOut.add(req);
+        exchange.timedOut = true;
         proxyReq.destroy(upstreamError('upstream timed out', 'ETIMEDOUT'));
       });
       // The sidecar never asks for an upgrade (Upgrade is stripped), so a 101 is a
@@ -313,12 +255,13 @@ export function createProxyApp({ config, metrics, labels, logger }: ProxyDeps): 
       // request emits neither a response nor an error: the client would wait forever.
       proxyReq.on('upgrade', (_response: IncomingMessage, socket: Socket) => {
         socket.destroy();
-        attemptFailed(upstreamError('the API switched protocols unasked', 'EPROTO'), req, res);
+        attemptFailed(upstreamError('the API switched protocols unasked', 'EPROTO'), exchange);
       });
     });
     // Response headers arrived: forward them without the hop-by-hop ones, then the body.
     proxyServer.on('proxyRes', (proxyRes: IncomingMessage, req: IncomingMessage, res: ServerResponse) => {
-      clearDeadline(req);
+      const exchange = exchangeOf(req);
+      exchange.clearDeadline();
       if (res.headersSent || res.writableEnded) {
         proxyRes.destroy(); // the client was answered already (a 408, a 504): drop the late answer
         return;
@@ -328,7 +271,7 @@ export function createProxyApp({ config, metrics, labels, logger }: ProxyDeps): 
         // A 101 without Connection: upgrade reaches here as a final answer. Passed on,
         // the client would read it as informational and wait forever for the real one.
         proxyRes.destroy();
-        attemptFailed(upstreamError(`the API answered ${status} as a final response`, 'EPROTO'), req, res);
+        attemptFailed(upstreamError(`the API answered ${status} as a final response`, 'EPROTO'), exchange);
         return;
       }
       try {
@@ -338,15 +281,14 @@ export function createProxyApp({ config, metrics, labels, logger }: ProxyDeps): 
         proxyRes.destroy();
         attemptFailed(
           upstreamError(`unusable response header: ${(error as Error).message}`, 'EPROTO'),
-          req,
-          res,
+          exchange,
         );
         return;
       }
       // An upstream that dies mid-body: the client must see a broken response too.
       proxyRes.once('close', () => {
-        if (proxyRes.complete || clientGone.has(req)) return;
-        countFailure(req, timedOut.has(req) ? 'timeout' : 'reset', 'ECONNRESET');
+        if (proxyRes.complete || exchange.clientGone) return;
+        countFailure(exchange, exchange.timedOut ? 'timeout' : 'reset', 'ECONNRESET');
         res.destroy();
       });
       proxyRes.pipe(res);
@@ -357,7 +299,7 @@ export function createProxyApp({ config, metrics, labels, logger }: ProxyDeps): 
         res.destroy(); // an upgrade socket: never proxied (ws is off), close it
         return;
       }
-      attemptFailed(error as NodeJS.ErrnoException, req, res);
+      attemptFailed(error as NodeJS.ErrnoException, exchangeOf(req));
     });
   };
 
@@ -373,17 +315,18 @@ export function createProxyApp({ config, metrics, labels, logger }: ProxyDeps): 
     plugins: [metering],
   });
 
-  forward = (req, res) => {
+  forward = (exchange) => {
+    const { req, res } = exchange;
     // http-proxy-middleware calls `next` only for a request it did not proxy.
     const notProxied = (error?: unknown) => {
-      if (!res.headersSent && !res.writableEnded && !retryPending.has(req))
+      if (!res.headersSent && !res.writableEnded && exchange.retryTimer === undefined)
         sendProblem(res, 502, 'upstream-other', 'Upstream unavailable', String(error ?? 'not proxied'));
     };
     proxy(req, res, notProxied).catch(notProxied);
   };
 
   return (req, res) => {
-    meter(req, res);
+    const exchange = meter(req, res);
     // The sidecar's metrics are on their own port, and the API serves none on the
     // port behind this one; refuse every spelling anyway.
     if (namesMetrics(req.url ?? '/')) {
@@ -391,15 +334,14 @@ export function createProxyApp({ config, metrics, labels, logger }: ProxyDeps): 
       return;
     }
     stripRequestHeaders(req.headers, req.rawHeaders);
-    progress.set(req, Date.now());
-    armDeadline(req, res, config.upstreamTimeoutMs);
+    armDeadline(exchange, config.upstreamTimeoutMs);
     res.once('close', () => {
-      clearDeadline(req);
+      exchange.clearDeadline();
       // The client's answer is over (sent, or cut): an attempt still running upstream
       // (a body the client stopped sending, a late answer) has nobody to answer.
-      const current = attempt.get(req);
+      const current = exchange.attempt;
       if (current !== undefined && !current.destroyed) current.destroy();
     });
-    forward(req, res);
+    forward(exchange);
   };
 }

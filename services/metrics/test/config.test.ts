@@ -1,7 +1,8 @@
 /** The sidecar's configuration: defaults, every rejection naming its variable, empty as unset, timeout order. */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEFAULT_ROUTES_FILE, loadConfig } from '../src/config.js';
+import { ConfigError } from '@stagecraft/contract';
+import { loadConfig } from '../src/config.js';
 
 describe('sidecar configuration', () => {
   it('has the documented defaults', () => {
@@ -38,15 +39,7 @@ describe('sidecar configuration', () => {
   });
 
   it('treats a variable set to nothing as unset, for every variable alike', () => {
-    const names = [
-      'PORT',
-      'METRICS_PORT',
-      'HOST',
-      'LOG_LEVEL',
-      'UPSTREAM_URL',
-      'UPSTREAM_TIMEOUT_MS',
-      'ROUTES_FILE',
-    ];
+    const names = ['PORT', 'METRICS_PORT', 'HOST', 'LOG_LEVEL', 'UPSTREAM_URL', 'UPSTREAM_TIMEOUT_MS'];
     for (const value of ['', ' ']) {
       expect(loadConfig(Object.fromEntries(names.map((name) => [name, value])))).toMatchObject({
         port: 8080,
@@ -54,7 +47,6 @@ describe('sidecar configuration', () => {
         host: '0.0.0.0',
         logLevel: 'info',
         upstreamTimeoutMs: 30_000,
-        routesFile: DEFAULT_ROUTES_FILE,
       });
     }
   });

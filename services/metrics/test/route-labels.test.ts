@@ -1,19 +1,19 @@
 /**
- * Route labels from the API's OpenAPI document, checked against Express 5's own
- * routing of the same templates (case, trailing slashes, encoded slashes, `//`,
- * `;`), and the refusal of metrics paths in every spelling.
+ * Route labels from the API's OpenAPI document (@stagecraft/contract's matcher),
+ * checked against Express 5's own routing of the same templates (case, trailing
+ * slashes, encoded slashes, `//`, `;`), and the refusal of metrics paths in every
+ * spelling.
  */
-import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
+import { openApiDocument } from '@stagecraft/contract';
 import express, { type Request, type Response } from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_ROUTES_FILE } from '../src/config.js';
 import { methodLabel } from '../src/red-metrics.js';
 import { RouteLabels, UNMATCHED, namesMetrics } from '../src/route-labels.js';
 
 describe('RouteLabels from the API OpenAPI document', () => {
-  const labels = RouteLabels.fromOpenApiFile(DEFAULT_ROUTES_FILE);
+  const labels = new RouteLabels();
 
   it('reads every path of the document', () => {
     expect(labels.size).toBe(6);
@@ -42,8 +42,8 @@ describe('RouteLabels from the API OpenAPI document', () => {
     expect(labels.label(path)).toBe(label);
   });
 
-  it('refuses an unusable document', () => {
-    expect(() => RouteLabels.fromOpenApiFile('/nonexistent.json')).toThrow(/cannot read route templates/);
+  it('refuses a document without paths', () => {
+    expect(() => new RouteLabels({ ...openApiDocument, paths: {} })).toThrow(/lists no paths/);
   });
 });
 
@@ -62,12 +62,9 @@ describe('labels agree with the API router', () => {
   // The API registers its routes on express.Router() with the default options, the
   // templates' {id} as :id. Build the same router from the same document and ask
   // Express which route serves each path: the label must name that route.
-  const labels = RouteLabels.fromOpenApiFile(DEFAULT_ROUTES_FILE);
-  const document = JSON.parse(readFileSync(DEFAULT_ROUTES_FILE, 'utf8')) as {
-    paths: Record<string, unknown>;
-  };
+  const labels = new RouteLabels();
   const router = express.Router();
-  for (const template of Object.keys(document.paths)) {
+  for (const template of Object.keys(openApiDocument.paths)) {
     router.all(template.replace(/\{(\w+)\}/g, ':$1'), (req: Request, res: Response) => {
       res.json({ route: template, path: (req.route as { path: string }).path });
     });

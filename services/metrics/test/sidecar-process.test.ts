@@ -191,7 +191,6 @@ describe('the sidecar process', () => {
     ['PORT', 'http'],
     ['METRICS_PORT', '99999'],
     ['UPSTREAM_TIMEOUT_MS', '5s'],
-    ['ROUTES_FILE', '/nonexistent/openapi.json'],
     ['HOST', '999.1.1.1'],
     ['HEADERS_TIMEOUT_MS', '40000'],
   ])('exits 78 naming %s when it is %j', (name, value) => {

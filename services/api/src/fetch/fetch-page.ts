@@ -158,8 +158,15 @@ export const defaultSocketFactory: SocketFactory = ({ address, port, tls, server
       })
     : netConnect({ host: address, port });
 
+declare const checkedTarget: unique symbol;
+/**
+ * A URL parseTargetUrl has checked. Branded, so that fetchPage, which no longer
+ * parses, cannot be handed a URL that skipped the checks (an ftp: one, say).
+ */
+export type TargetUrl = URL & { readonly [checkedTarget]: true };
+
 /** Parses and checks a URL the client gave: absolute, http or https, no credentials. */
-export function parseTargetUrl(raw: string): URL {
+export function parseTargetUrl(raw: string): TargetUrl {
   let url: URL;
   try {
     url = new URL(raw);
@@ -175,7 +182,7 @@ export function parseTargetUrl(raw: string): URL {
   if (url.username !== '' || url.password !== '') {
     throw new FetchError('invalid-url', 'URLs with credentials are not fetched');
   }
-  return url;
+  return url as TargetUrl;
 }
 
 function hostnameOf(url: URL): string {
@@ -211,17 +218,17 @@ function networkFailure(error: NodeJS.ErrnoException, url: URL): FetchError {
 }
 
 /**
- * Fetches `rawUrl`, following redirects, and passes each body chunk of the final
+ * Fetches `url`, following redirects, and passes each body chunk of the final
  * HTML response to `sink`. Resolves with the facts of the fetch; rejects with a
- * FetchError (or the sink's own error).
+ * FetchError (or the sink's own error). The URL comes parsed (parseTargetUrl):
+ * its caller needed it parsed already, and parsing twice could only disagree.
  */
 export async function fetchPage(
-  rawUrl: string,
+  url: TargetUrl,
   sink: (chunk: Buffer) => void,
   options: FetchOptions,
 ): Promise<FetchFacts> {
   const started = performance.now();
-  const url = parseTargetUrl(rawUrl);
   const release = options.limit === undefined ? () => undefined : options.limit.tryAcquire();
   if (release === null)
     throw new FetchError('fetch-capacity', `all ${options.limit!.max} fetch slots are in use`);
@@ -233,7 +240,7 @@ export async function fetchPage(
 }
 
 async function followRedirects(
-  first: URL,
+  first: TargetUrl,
   sink: (chunk: Buffer) => void,
   options: FetchOptions,
   started: number,
@@ -265,7 +272,7 @@ async function followRedirects(
 }
 
 /** The URL a redirect leads to, checked like a URL a client gives. */
-function nextHop(from: URL, location: string, redirects: number): URL {
+function nextHop(from: URL, location: string, redirects: number): TargetUrl {
   try {
     const next = parseTargetUrl(new URL(location, from).href);
     if (next.href.length > MAX_URL_LENGTH)

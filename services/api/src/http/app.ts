@@ -3,6 +3,7 @@
  * anything unmatched or thrown into a problem document. No I/O of its own: the
  * store, logger, metrics and fetch options come in as dependencies.
  */
+import { RouteMatcher, routeTemplates } from '@stagecraft/contract';
 import express, { type Express } from 'express';
 import type { Config } from '../config.js';
 import type { FetchOptions } from '../fetch/fetch-page.js';
@@ -12,7 +13,6 @@ import type { ReportsStore } from '../storage/reports-store.js';
 import { requireToken } from './auth.js';
 import { countRoutes } from './count-routes.js';
 import { errorHandler } from './errors.js';
-import { matchTemplate, routeTemplates } from './openapi.js';
 import { opsRoutes } from './ops-routes.js';
 import { HttpProblem } from './problem.js';
 import { reportRoutes } from './report-routes.js';
@@ -52,10 +52,12 @@ export function createApp(deps: AppDeps): Express {
   app.use(reportRoutes(deps));
 
   // Unmatched: 405 with Allow when the path exists under another method, else 404.
+  // The contract's matcher reads paths as the routes above do (any letter case,
+  // one trailing slash), so PATCH /API/V1/REPORTS/1 is a 405 like its lower case.
   const templates = routeTemplates();
-  const paths = [...new Set(templates.map((route) => route.template))];
+  const matcher = new RouteMatcher(templates.map((route) => route.template));
   app.use((req, res, next) => {
-    const template = matchTemplate(req.path, paths);
+    const template = matcher.match(req.path);
     if (template === undefined) {
       next(
         new HttpProblem(

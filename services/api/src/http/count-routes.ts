@@ -1,7 +1,11 @@
-/** GET /api/v1/count (fetch and count) and POST /api/v1/count (count an HTML body). */
+/**
+ * GET /api/v1/count (fetch and count) and POST /api/v1/count (count an HTML body):
+ * requests in, answers out; the counting itself is count-page.ts's.
+ */
 import { Router, type Request, type Response } from 'express';
-import { checkPageUrl, countPage } from '../count/count-page.js';
-import { LinkCounter } from '../count/count-links.js';
+import { metricsRecorder } from '../count/count-metrics.js';
+import { BodyTooLargeError, countBody, countPage } from '../count/count-page.js';
+import { parsePageUrl, type PageUrl } from '../count/page-url.js';
 import type { AppDeps } from './app.js';
 import { fetchProblem } from './errors.js';
 import { HttpProblem } from './problem.js';
@@ -10,27 +14,21 @@ import { FetchError } from '../fetch/fetch-page.js';
 
 const HTML_BODY_TYPES = ['text/html', 'application/xhtml+xml'];
 
-/** Fetches and counts, recording the outcome in the API's metrics. */
-export async function countWithMetrics(deps: AppDeps, url: string, req: Request) {
-  const started = performance.now();
+/**
+ * The base URL of a posted page. A bad one becomes its problem document here:
+ * the error handler would log it as a failed fetch, and nothing was fetched.
+ */
+function parseBase(raw: string): PageUrl {
   try {
-    const result = await countPage(url, deps.fetchOptions(req.id));
-    deps.metrics.counts.inc({ source: 'fetch', outcome: 'ok' });
-    deps.metrics.links.inc({ kind: 'internal' }, result.internal);
-    deps.metrics.links.inc({ kind: 'external' }, result.external);
-    deps.metrics.fetchedBytes.inc(result.fetch.bytes);
-    deps.metrics.fetchDuration.observe({ outcome: 'ok' }, (performance.now() - started) / 1000);
-    return result;
+    return parsePageUrl(raw);
   } catch (error) {
-    const outcome = error instanceof FetchError ? error.failure : 'error';
-    deps.metrics.counts.inc({ source: 'fetch', outcome });
-    deps.metrics.fetchDuration.observe({ outcome }, (performance.now() - started) / 1000);
-    throw error;
+    throw error instanceof FetchError ? fetchProblem(error) : error;
   }
 }
 
 export function countRoutes(deps: AppDeps): Router {
   const router = Router();
+  const record = metricsRecorder(deps.metrics);
 
   router.get('/api/v1/count', async (req: Request, res: Response) => {
     // Express answers HEAD with the GET handler, which would run a whole fetch for
@@ -40,16 +38,11 @@ export function countRoutes(deps: AppDeps): Router {
       throw new HttpProblem(405, 'method-not-allowed', 'Method not allowed', 'HEAD is not one of GET, POST');
     }
     const url = queryString(req, 'url', { required: true, maxLength: MAX_URL_LENGTH });
-    res.json(await countWithMetrics(deps, url, req));
+    res.json(await countPage(url, { fetchOptions: deps.fetchOptions(req.id), record }));
   });
 
   router.post('/api/v1/count', async (req: Request, res: Response) => {
-    const base = queryString(req, 'base', { required: true, maxLength: MAX_URL_LENGTH });
-    try {
-      checkPageUrl(base);
-    } catch (error) {
-      throw error instanceof FetchError ? fetchProblem(error) : error;
-    }
+    const base = parseBase(queryString(req, 'base', { required: true, maxLength: MAX_URL_LENGTH }));
     if (req.is(HTML_BODY_TYPES) === false || req.get('content-type') === undefined) {
       throw new HttpProblem(
         415,
@@ -73,28 +66,21 @@ export function countRoutes(deps: AppDeps): Router {
         `send the page without a content coding, not ${codings.join(', ')}`,
       );
     }
-    const limit = deps.config.fetchMaxBytes;
-    const tooLarge = () => {
+    try {
+      res.json(
+        await countBody(base, req, {
+          maxBytes: deps.config.fetchMaxBytes,
+          declaredBytes: Number(req.get('content-length') ?? 0),
+          record,
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof BodyTooLargeError)) throw error;
       // The rest of the body is not read: close the connection after answering.
       res.setHeader('connection', 'close');
       res.once('finish', () => req.destroy());
-      deps.metrics.counts.inc({ source: 'body', outcome: 'body-too-large' });
-      return new HttpProblem(413, 'body-too-large', 'Request body too large', `the limit is ${limit} bytes`);
-    };
-    if (Number(req.get('content-length') ?? 0) > limit) throw tooLarge();
-
-    const counter = LinkCounter.forPage(base);
-    let bytes = 0;
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      bytes += chunk.length;
-      if (bytes > limit) throw tooLarge();
-      counter.write(chunk);
+      throw new HttpProblem(413, 'body-too-large', 'Request body too large', error.message);
     }
-    const { internal, external } = counter.end();
-    deps.metrics.counts.inc({ source: 'body', outcome: 'ok' });
-    deps.metrics.links.inc({ kind: 'internal' }, internal);
-    deps.metrics.links.inc({ kind: 'external' }, external);
-    res.json({ base, internal, external, bytes });
   });
 
   return router;

@@ -6,10 +6,10 @@
  * it has to refuse every spelling to keep them private.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { openApiDocument, pathOf, sendProblem } from '@stagecraft/contract';
 import { Router } from 'express';
 import type { ApiMetrics } from '../metrics.js';
 import type { AppDeps } from './app.js';
-import { openApiDocument } from './openapi.js';
 
 export function opsRoutes(deps: AppDeps): Router {
   const router = Router();
@@ -36,19 +36,11 @@ export function opsRoutes(deps: AppDeps): Router {
   return router;
 }
 
-function answer(res: ServerResponse, status: number, headers: Record<string, string>, body: string): void {
-  res.writeHead(status, {
-    ...headers,
-    'content-length': String(Buffer.byteLength(body)),
-    'cache-control': 'no-store',
-    'x-content-type-options': 'nosniff',
-  });
-  res.end(body);
-}
+/** What the app's middleware adds on the main port, added by hand: this port has no Express. */
+const NOSNIFF = { 'x-content-type-options': 'nosniff' };
 
 function problem(res: ServerResponse, status: number, slug: string, title: string, detail: string): void {
-  const body = JSON.stringify({ type: `urn:stagecraft:problem:${slug}`, title, status, detail });
-  answer(res, status, { 'content-type': 'application/problem+json' }, body);
+  sendProblem(res, status, slug, title, detail, { headers: NOSNIFF });
 }
 
 /**
@@ -59,10 +51,7 @@ function problem(res: ServerResponse, status: number, slug: string, title: strin
  */
 export function metricsListener(metrics: ApiMetrics): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
-    const target = req.url ?? '/';
-    const end = target.search(/[?#]/);
-    const path = end < 0 ? target : target.slice(0, end);
-    if (path !== '/metrics') {
+    if (pathOf(req.url ?? '/') !== '/metrics') {
       problem(res, 404, 'not-found', 'Not found', 'this port serves GET /metrics only');
       return;
     }
@@ -72,7 +61,15 @@ export function metricsListener(metrics: ApiMetrics): (req: IncomingMessage, res
       return;
     }
     metrics.registry.metrics().then(
-      (text) => answer(res, 200, { 'content-type': metrics.registry.contentType }, text),
+      (text) => {
+        res.writeHead(200, {
+          ...NOSNIFF,
+          'content-type': metrics.registry.contentType,
+          'content-length': Buffer.byteLength(text),
+          'cache-control': 'no-store',
+        });
+        res.end(text);
+      },
       (error: unknown) =>
         problem(
           res,

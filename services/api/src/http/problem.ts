@@ -1,18 +1,10 @@
-/** RFC 9457 problem documents: the one shape every error of the API takes. */
+/**
+ * RFC 9457 problem documents for the API's handlers: an error they throw, and
+ * its answer through Express. The body's shape, and the answers given before
+ * any handler runs, are @stagecraft/contract's, shared with the sidecar.
+ */
+import { PROBLEM_CONTENT_TYPE, problemDocument } from '@stagecraft/contract';
 import type { Request, Response } from 'express';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { Duplex } from 'node:stream';
-
-export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
-
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail?: string;
-  instance?: string;
-  requestId?: string;
-}
 
 /** An error that is a problem document: thrown by handlers, answered by the error middleware. */
 export class HttpProblem extends Error {
@@ -27,144 +19,12 @@ export class HttpProblem extends Error {
   }
 }
 
-export function problemType(slug: string): string {
-  return `urn:stagecraft:problem:${slug}`;
-}
-
 export function sendProblem(req: Request, res: Response, problem: HttpProblem): void {
-  const body: Problem = {
-    type: problemType(problem.slug),
-    title: problem.title,
-    status: problem.status,
-    detail: problem.message,
+  const requestId = res.getHeader('x-request-id');
+  const body = problemDocument(problem.status, problem.slug, problem.title, problem.message, {
+    // The target as the client sent it, cut so a huge one does not make a huge answer.
     instance: req.originalUrl.length > 512 ? req.originalUrl.slice(0, 512) : req.originalUrl,
-  };
-  const requestId = res.getHeader('x-request-id');
-  if (typeof requestId === 'string') body.requestId = requestId;
-  res.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(body));
-}
-
-// ---- twin: byte-identical in services/api/src/http/problem.ts and services/metrics/src/problem.ts
-// (test/problem-twins.test.ts in the sidecar checks it) until both move to a shared package.
-
-/** A problem document answered before any handler ran; the connection closes after it. */
-export function closeWithProblem(
-  res: ServerResponse,
-  status: number,
-  slug: string,
-  title: string,
-  detail: string,
-): void {
-  const requestId = res.getHeader('x-request-id');
-  const body = JSON.stringify({
-    type: `urn:stagecraft:problem:${slug}`,
-    title,
-    status,
-    detail,
     ...(typeof requestId === 'string' ? { requestId } : {}),
   });
-  res.writeHead(status, {
-    'content-type': 'application/problem+json',
-    'content-length': Buffer.byteLength(body),
-    'cache-control': 'no-store',
-    connection: 'close',
-  });
-  res.end(body);
+  res.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(body));
 }
-
-/** Node's own status for a request its parser rejected or that timed out, by error code. */
-function clientErrorStatus(code: string | undefined): [number, string, string] {
-  if (code === 'HPE_HEADER_OVERFLOW')
-    return [431, 'header-fields-too-large', 'Request header fields too large'];
-  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return [408, 'request-timeout', 'Request timeout'];
-  return [400, 'bad-request', 'Bad request'];
-}
-
-/**
- * Requests Node's HTTP parser rejects (a method it does not know, bytes not
- * allowed in a path, an oversized header, two Content-Length values) never reach
- * a handler, nor do requests whose headers (headersTimeout) or whole body
- * (requestTimeout) did not arrive in time; Node would answer a bare 400 or 408.
- * Answer a problem document instead, and close.
- */
-export function answerClientErrors(server: Server): void {
-  server.on('clientError', (error: NodeJS.ErrnoException & { reason?: string }, socket: Duplex) => {
-    if (error.code === 'ECONNRESET' || !socket.writable) {
-      socket.destroy();
-      return;
-    }
-    const [status, slug, title] = clientErrorStatus(error.code);
-    const detail =
-      status === 408
-        ? 'the request did not arrive in time'
-        : `the request could not be parsed as HTTP/1.1${error.reason ? `: ${error.reason}` : ''}`;
-    // A body that stopped arriving times out while its handler runs: answer through
-    // that request's response, unless it has begun, when only a cut can end it
-    // (bytes written beside it would corrupt the stream). Node's own handler looks
-    // at the same internal field.
-    const inFlight = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
-    if (inFlight) {
-      if (inFlight.headersSent) socket.destroy();
-      else closeWithProblem(inFlight, status, slug, title, detail);
-      return;
-    }
-    const body = JSON.stringify({ type: `urn:stagecraft:problem:${slug}`, title, status, detail });
-    socket.end(
-      `HTTP/1.1 ${status} ${title}\r\ncontent-type: application/problem+json\r\n` +
-        `content-length: ${Buffer.byteLength(body)}\r\ncache-control: no-store\r\nconnection: close\r\n\r\n${body}`,
-    );
-  });
-}
-
-/** RFC 9112 section 3.2: Host is empty, or uri-host with an optional port. */
-const HOST_VALUE = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::\d*)?$/;
-const UPGRADE_TOKEN = /(?:^|,)[ \t]*upgrade[ \t]*(?:,|$)/i;
-
-/**
- * What Node's parser lets through but RFC 9112 says a server must refuse, or
- * where two hops could read one request two ways: HTTP/0.9 (no version: 400),
- * HTTP/2 spoken as text (505), an HTTP/1.1 request without Host, two Host lines
- * or a Host that is not host[:port] (400, section 3.2). Node's requireHostHeader
- * answers the missing Host with a bare 400, so servers turn it off and rely on
- * this. Answers and returns true, or returns false to let the request through.
- *
- * An Upgrade request is served as a plain one (nothing here speaks another
- * protocol), but Node drops whatever the client pipelined behind it, so its
- * connection closes after the answer instead of waiting for requests it lost.
- */
-export function refuseAmbiguousRequest(req: IncomingMessage, res: ServerResponse): boolean {
-  let problem: [number, string, string, string] | undefined;
-  if (req.httpVersionMajor === 0) {
-    problem = [400, 'bad-request', 'Bad request', 'HTTP/0.9 requests (no version) are not served'];
-  } else if (req.httpVersionMajor !== 1) {
-    problem = [
-      505,
-      'http-version-not-supported',
-      'HTTP version not supported',
-      `HTTP/${req.httpVersion} is not spoken on this connection; use HTTP/1.1`,
-    ];
-  } else {
-    let hosts = 0;
-    let host: string | undefined;
-    const raw = req.rawHeaders;
-    for (let i = 0; i < raw.length; i += 2) {
-      if (raw[i]!.length === 4 && raw[i]!.toLowerCase() === 'host') {
-        hosts++;
-        host = raw[i + 1];
-      }
-    }
-    if (hosts > 1) problem = [400, 'bad-request', 'Bad request', 'more than one Host header'];
-    else if (host === undefined && req.httpVersionMinor === 1)
-      problem = [400, 'bad-request', 'Bad request', 'an HTTP/1.1 request needs a Host header'];
-    else if (host !== undefined && !HOST_VALUE.test(host))
-      problem = [400, 'bad-request', 'Bad request', 'the Host header is not a host[:port]'];
-  }
-  if (problem === undefined) {
-    if (req.headers.upgrade !== undefined && UPGRADE_TOKEN.test(req.headers.connection ?? ''))
-      res.setHeader('connection', 'close');
-    return false;
-  }
-  closeWithProblem(res, ...problem);
-  return true;
-}
-// ---- end twin

@@ -1,7 +1,8 @@
 /** Reports: fetch, count and store (POST), list newest first, read and delete one. */
 import express, { Router, type Request, type Response } from 'express';
+import { metricsRecorder } from '../count/count-metrics.js';
+import { countPage } from '../count/count-page.js';
 import type { AppDeps } from './app.js';
-import { countWithMetrics } from './count-routes.js';
 import { HttpProblem } from './problem.js';
 import { MAX_URL_LENGTH, queryInteger, queryString, reportId } from './params.js';
 
@@ -48,6 +49,7 @@ function readNewReport(body: unknown): string {
 export function reportRoutes(deps: AppDeps): Router {
   const router = Router();
   const { store } = deps;
+  const record = metricsRecorder(deps.metrics);
 
   router.post(
     '/api/v1/reports',
@@ -67,7 +69,10 @@ export function reportRoutes(deps: AppDeps): Router {
     },
     async (req: Request, res: Response) => {
       const url = readNewReport(req.body);
-      const { internal, external, fetch } = await countWithMetrics(deps, url, req);
+      const { internal, external, fetch } = await countPage(url, {
+        fetchOptions: deps.fetchOptions(req.id),
+        record,
+      });
       const report = store.insert({
         url,
         internal,

@@ -1,13 +1,12 @@
 /**
  * Request ids and access logs. The gateway sets X-Request-Id; a request that
- * arrives without a usable one gets a fresh id. The id is echoed in the response,
- * in every log line of the request, and in problem documents.
+ * arrives without a usable one (the rule is @stagecraft/contract's, the sidecar's
+ * too) gets a fresh id. The id is echoed in the response, in every log line of
+ * the request, and in problem documents.
  */
-import { randomUUID } from 'node:crypto';
+import { requestId } from '@stagecraft/contract';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from '../logger.js';
-
-const USABLE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -18,8 +17,7 @@ declare module 'express-serve-static-core' {
 
 export function requestContext(logger: Logger) {
   return (req: Request, res: Response, next: NextFunction): void => {
-    const given = req.get('x-request-id');
-    req.id = given !== undefined && USABLE_ID.test(given) ? given : randomUUID();
+    req.id = requestId(req.headers['x-request-id']);
     req.log = logger.child({ requestId: req.id });
     res.setHeader('x-request-id', req.id);
     const started = performance.now();

@@ -7,9 +7,10 @@
  */
 import { pbkdf2 } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dnsResolver, fetchPage, type FetchOptions } from '../../src/fetch/fetch-page.js';
+import { dnsResolver, type FetchOptions } from '../../src/fetch/fetch-page.js';
 import { AllowList, SsrfGuard } from '../../src/fetch/ssrf-guard.js';
 import { startApi, type TestApi } from '../helpers/api.js';
+import { fetchRaw } from '../helpers/fetch-raw.js';
 import { html, startFixtureServer, type FixtureServer } from '../helpers/fixture-server.js';
 import { startDnsServer, type TestDnsServer } from './dns-server.js';
 
@@ -56,15 +57,15 @@ describe('the c-ares resolver (DNS server on 127.0.0.1)', () => {
   });
 
   it('fetches a page by a name the server answers', async () => {
-    const facts = await fetchPage(`http://site.test:${site.port}/page`, sink, options());
+    const facts = await fetchRaw(`http://site.test:${site.port}/page`, sink, options());
     expect(facts).toMatchObject({ status: 200, finalUrl: `http://site.test:${site.port}/page` });
   });
 
   it('reports a name that does not exist, or has no address, as dns-failure', async () => {
-    await expect(fetchPage('http://nx.test/', sink, options())).rejects.toMatchObject({
+    await expect(fetchRaw('http://nx.test/', sink, options())).rejects.toMatchObject({
       failure: 'dns-failure',
     });
-    await expect(fetchPage('http://empty.test/', sink, options())).rejects.toMatchObject({
+    await expect(fetchRaw('http://empty.test/', sink, options())).rejects.toMatchObject({
       failure: 'dns-failure',
     });
   });
@@ -76,7 +77,7 @@ describe('the c-ares resolver (DNS server on 127.0.0.1)', () => {
       { address: '::1', family: 6 },
     ]);
     await expect(
-      fetchPage('http://app.localhost/', sink, options({ guard: new SsrfGuard(new AllowList([])) })),
+      fetchRaw('http://app.localhost/', sink, options({ guard: new SsrfGuard(new AllowList([])) })),
     ).rejects.toMatchObject({ failure: 'forbidden-destination' });
     expect(dns.questions.length).toBe(before);
   });
@@ -84,7 +85,7 @@ describe('the c-ares resolver (DNS server on 127.0.0.1)', () => {
   it('cuts a lookup the server never answers at the fetch deadline, and cancels its queries', async () => {
     const started = performance.now();
     await expect(
-      fetchPage('http://hang-direct.test/', sink, options({ timeoutMs: 400 })),
+      fetchRaw('http://hang-direct.test/', sink, options({ timeoutMs: 400 })),
     ).rejects.toMatchObject({ failure: 'timeout' });
     expect(performance.now() - started).toBeLessThan(400 + 250);
     // c-ares would send each query again within 2 s (1 s query timeout, with backoff
@@ -102,7 +103,7 @@ describe('the c-ares resolver (DNS server on 127.0.0.1)', () => {
       new Promise<never>(() => signal.addEventListener('abort', () => (aborted = true)));
     const started = performance.now();
     await expect(
-      fetchPage('http://stuck.test/', sink, options({ resolve, timeoutMs: 300 })),
+      fetchRaw('http://stuck.test/', sink, options({ resolve, timeoutMs: 300 })),
     ).rejects.toMatchObject({
       failure: 'timeout',
     });

@@ -10,15 +10,13 @@ import express from 'express';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
+import { metricsRecorder } from '../../src/count/count-metrics.js';
+import { countPage } from '../../src/count/count-page.js';
 import { FetchLimit } from '../../src/fetch/fetch-limit.js';
 import { FetchError } from '../../src/fetch/fetch-page.js';
 import { AllowList, SsrfGuard } from '../../src/fetch/ssrf-guard.js';
-import type { AppDeps } from '../../src/http/app.js';
-import { countWithMetrics } from '../../src/http/count-routes.js';
 import { errorHandler } from '../../src/http/errors.js';
 import { requestContext } from '../../src/http/request-context.js';
-import { createLogger } from '../../src/logger.js';
 import { createApiMetrics } from '../../src/metrics.js';
 import { startApi, type TestApi } from '../helpers/api.js';
 import { html, startFixtureServer, type FixtureServer } from '../helpers/fixture-server.js';
@@ -159,26 +157,20 @@ describe('fetches in flight (FETCH_MAX_CONCURRENT=2)', () => {
   });
 
   it('counts refused fetches in the metrics, under outcome fetch-capacity', async () => {
-    const config = loadConfig({ FETCH_ALLOW_HOSTS: '127.0.0.1' });
     const metrics = createApiMetrics(() => 0);
     const limit = new FetchLimit(1);
     const taken = limit.tryAcquire();
-    const deps = {
-      config,
-      metrics,
-      fetchOptions: () => ({
-        guard: new SsrfGuard(new AllowList(['127.0.0.1'])),
-        limit,
-        timeoutMs: 1_000,
-        connectTimeoutMs: 1_000,
-        maxBytes: 1024,
-        maxRedirects: 0,
-      }),
-    } as unknown as AppDeps;
-    const req = { id: 'r1', log: createLogger('silent') } as unknown as express.Request;
-    await expect(countWithMetrics(deps, site.url('/page'), req)).rejects.toMatchObject({
-      failure: 'fetch-capacity',
-    });
+    const fetchOptions = {
+      guard: new SsrfGuard(new AllowList(['127.0.0.1'])),
+      limit,
+      timeoutMs: 1_000,
+      connectTimeoutMs: 1_000,
+      maxBytes: 1024,
+      maxRedirects: 0,
+    };
+    await expect(
+      countPage(site.url('/page'), { fetchOptions, record: metricsRecorder(metrics) }),
+    ).rejects.toMatchObject({ failure: 'fetch-capacity' });
     taken!();
     expect(await metrics.registry.getSingleMetricAsString('stagecraft_link_counts_total')).toMatch(
       /^stagecraft_link_counts_total\{source="fetch",outcome="fetch-capacity"\} 1$/m,

@@ -12,13 +12,9 @@ import {
   type Socket,
 } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  fetchPage,
-  type ConnectOptions,
-  type FetchOptions,
-  type SocketFactory,
-} from '../../src/fetch/fetch-page.js';
+import { type ConnectOptions, type FetchOptions, type SocketFactory } from '../../src/fetch/fetch-page.js';
 import { AllowList, SsrfGuard } from '../../src/fetch/ssrf-guard.js';
+import { fetchRaw } from '../helpers/fetch-raw.js';
 import { html, redirect, startFixtureServer, type FixtureServer } from '../helpers/fixture-server.js';
 
 /** A socket factory that records the attempt and refuses it: nothing leaves the process. */
@@ -82,7 +78,7 @@ describe('SSRF guard at connect time (resolver and sockets faked)', () => {
       return [{ address, family: address.includes(':') ? 6 : 4 }];
     };
     await expect(
-      fetchPage('http://innocent.example/', sink, options({ resolve, connect })),
+      fetchRaw('http://innocent.example/', sink, options({ resolve, connect })),
     ).rejects.toMatchObject({
       failure: 'forbidden-destination',
     });
@@ -106,7 +102,7 @@ describe('SSRF guard at connect time (resolver and sockets faked)', () => {
       resolved++;
       return [];
     };
-    await expect(fetchPage(url, sink, options({ resolve, connect }))).rejects.toMatchObject({
+    await expect(fetchRaw(url, sink, options({ resolve, connect }))).rejects.toMatchObject({
       failure: 'forbidden-destination',
     });
     expect(resolved).toBe(0);
@@ -120,7 +116,7 @@ describe('SSRF guard at connect time (resolver and sockets faked)', () => {
       { address: '10.0.0.1', family: 4 },
     ];
     await expect(
-      fetchPage('http://mixed.example/', sink, options({ resolve, connect })),
+      fetchRaw('http://mixed.example/', sink, options({ resolve, connect })),
     ).rejects.toMatchObject({
       failure: 'forbidden-destination',
     });
@@ -131,7 +127,7 @@ describe('SSRF guard at connect time (resolver and sockets faked)', () => {
     const { connect, attempts } = refusingFactory();
     const resolve = async () => [{ address: '93.184.215.14', family: 4 }];
     await expect(
-      fetchPage('https://public.example/x', sink, options({ resolve, connect })),
+      fetchRaw('https://public.example/x', sink, options({ resolve, connect })),
     ).rejects.toMatchObject({
       failure: 'connect-failure',
     });
@@ -146,7 +142,7 @@ describe('SSRF guard at connect time (resolver and sockets faked)', () => {
     for (const address of ['127.0.0.1', '169.254.169.254', '::1']) {
       const resolve = async () => [{ address, family: address.includes(':') ? 6 : 4 }];
       await expect(
-        fetchPage('http://fixtures.internal/', sink, options({ guard, resolve, connect })),
+        fetchRaw('http://fixtures.internal/', sink, options({ guard, resolve, connect })),
       ).rejects.toMatchObject({ failure: 'forbidden-destination' });
     }
     expect(attempts).toEqual([]);
@@ -161,13 +157,13 @@ describe('SSRF guard at connect time (resolver and sockets faked)', () => {
       'http://fixtures.internal./',
       'http://\uff46\uff49\uff58\uff54\uff55\uff52\uff45\uff53.internal/',
     ]) {
-      await expect(fetchPage(url, sink, options({ guard, resolve, connect }))).rejects.toMatchObject({
+      await expect(fetchRaw(url, sink, options({ guard, resolve, connect }))).rejects.toMatchObject({
         failure: 'connect-failure', // allowed by the guard, then refused by the test's socket factory
       });
     }
     expect(attempts.map((a) => a.address)).toEqual(['10.0.0.7', '10.0.0.7', '10.0.0.7']);
     await expect(
-      fetchPage('http://fixtures.internal.evil/', sink, options({ guard, resolve, connect })),
+      fetchRaw('http://fixtures.internal.evil/', sink, options({ guard, resolve, connect })),
     ).rejects.toMatchObject({ failure: 'forbidden-destination' });
     expect(attempts).toHaveLength(3);
   });
@@ -180,7 +176,7 @@ describe('SSRF guard at connect time (resolver and sockets faked)', () => {
       return [{ address: '93.184.215.14', family: 4 }];
     };
     for (const url of ['http://mail.example:25/', 'http://93.184.215.14:22/', 'https://irc.example:6697/']) {
-      await expect(fetchPage(url, sink, options({ resolve, connect }))).rejects.toMatchObject({
+      await expect(fetchRaw(url, sink, options({ resolve, connect }))).rejects.toMatchObject({
         failure: 'forbidden-destination',
       });
     }
@@ -193,10 +189,10 @@ describe('SSRF guard at connect time (resolver and sockets faked)', () => {
     const resolve = async () => [{ address: '93.184.215.14', family: 4 }];
     const guard = new SsrfGuard(new AllowList(['mail.example:25']));
     await expect(
-      fetchPage('http://mail.example:25/', sink, options({ guard, resolve, connect })),
+      fetchRaw('http://mail.example:25/', sink, options({ guard, resolve, connect })),
     ).rejects.toMatchObject({ failure: 'connect-failure' });
     await expect(
-      fetchPage('http://other.example:25/', sink, options({ guard, resolve, connect })),
+      fetchRaw('http://other.example:25/', sink, options({ guard, resolve, connect })),
     ).rejects.toMatchObject({ failure: 'forbidden-destination' });
     expect(attempts.map((a) => `${a.address}:${a.port}`)).toEqual(['93.184.215.14:25']);
   });
@@ -209,7 +205,7 @@ describe('SSRF guard at connect time (resolver and sockets faked)', () => {
       const resolve = async () => [{ address: answers.shift() ?? '10.0.0.9', family: 4 }];
       const guard = new SsrfGuard(new AllowList(['127.0.0.1']));
       await expect(
-        fetchPage(
+        fetchRaw(
           `http://rebind.example:${fixture.port}/start`,
           sink,
           options({ guard, resolve, connect: loopbackOnlyFactory(attempts) }),
@@ -270,7 +266,7 @@ describe('fetching from fixture servers on 127.0.0.1', () => {
 
   it('streams the body to the sink and reports the facts', async () => {
     const chunks: Buffer[] = [];
-    const facts = await fetchPage(fixture.url('/page'), (c) => chunks.push(c), options({ guard }));
+    const facts = await fetchRaw(fixture.url('/page'), (c) => chunks.push(c), options({ guard }));
     expect(Buffer.concat(chunks).toString()).toBe('<a href="/x"><a href="http://o.org/">');
     expect(facts).toMatchObject({
       finalUrl: fixture.url('/page'),
@@ -283,62 +279,62 @@ describe('fetching from fixture servers on 127.0.0.1', () => {
   });
 
   it('follows a redirect chain and says where it ended', async () => {
-    const facts = await fetchPage(fixture.url('/chain/1'), sink, options({ guard }));
+    const facts = await fetchRaw(fixture.url('/chain/1'), sink, options({ guard }));
     expect(facts).toMatchObject({ finalUrl: fixture.url('/page'), redirects: 3 });
   });
 
   it('stops a redirect loop', async () => {
-    await expect(fetchPage(fixture.url('/loop'), sink, options({ guard }))).rejects.toMatchObject({
+    await expect(fetchRaw(fixture.url('/loop'), sink, options({ guard }))).rejects.toMatchObject({
       failure: 'too-many-redirects',
     });
   });
 
   it('counts a limit of redirects exactly', async () => {
     await expect(
-      fetchPage(fixture.url('/chain/1'), sink, options({ guard, maxRedirects: 2 })),
+      fetchRaw(fixture.url('/chain/1'), sink, options({ guard, maxRedirects: 2 })),
     ).rejects.toMatchObject({
       failure: 'too-many-redirects',
     });
   });
 
   it('refuses a redirect to a blocked address, which never sees a connection', async () => {
-    await expect(fetchPage(fixture.url('/to-blocked'), sink, options({ guard }))).rejects.toMatchObject({
+    await expect(fetchRaw(fixture.url('/to-blocked'), sink, options({ guard }))).rejects.toMatchObject({
       failure: 'forbidden-destination',
     });
     expect(blocked.connections()).toBe(0);
   });
 
   it('refuses a blocked address given directly, which never sees a connection', async () => {
-    await expect(fetchPage(blocked.url('/'), sink, options({ guard }))).rejects.toMatchObject({
+    await expect(fetchRaw(blocked.url('/'), sink, options({ guard }))).rejects.toMatchObject({
       failure: 'forbidden-destination',
     });
     expect(blocked.connections()).toBe(0);
   });
 
   it('refuses a redirect to another scheme', async () => {
-    await expect(fetchPage(fixture.url('/to-ftp'), sink, options({ guard }))).rejects.toMatchObject({
+    await expect(fetchRaw(fixture.url('/to-ftp'), sink, options({ guard }))).rejects.toMatchObject({
       failure: 'bad-redirect',
     });
   });
 
   it('refuses what is not HTML', async () => {
-    await expect(fetchPage(fixture.url('/json'), sink, options({ guard }))).rejects.toMatchObject({
+    await expect(fetchRaw(fixture.url('/json'), sink, options({ guard }))).rejects.toMatchObject({
       failure: 'not-html',
     });
-    await expect(fetchPage(fixture.url('/no-type'), sink, options({ guard }))).rejects.toMatchObject({
+    await expect(fetchRaw(fixture.url('/no-type'), sink, options({ guard }))).rejects.toMatchObject({
       failure: 'not-html',
     });
   });
 
   it('enforces the size cap from Content-Length and while streaming', async () => {
     await expect(
-      fetchPage(fixture.url('/big'), sink, options({ guard, maxBytes: 1024 })),
+      fetchRaw(fixture.url('/big'), sink, options({ guard, maxBytes: 1024 })),
     ).rejects.toMatchObject({
       failure: 'page-too-large',
     });
     let received = 0;
     await expect(
-      fetchPage(
+      fetchRaw(
         fixture.url('/big-chunked'),
         (c) => (received += c.length),
         options({ guard, maxBytes: 10 * 1024 }),
@@ -350,7 +346,7 @@ describe('fetching from fixture servers on 127.0.0.1', () => {
   it('times out a server that never answers', async () => {
     const started = Date.now();
     await expect(
-      fetchPage(fixture.url('/hang'), sink, options({ guard, timeoutMs: 300 })),
+      fetchRaw(fixture.url('/hang'), sink, options({ guard, timeoutMs: 300 })),
     ).rejects.toMatchObject({
       failure: 'timeout',
     });
@@ -358,10 +354,10 @@ describe('fetching from fixture servers on 127.0.0.1', () => {
   });
 
   it('reports a reset connection and a body cut short', async () => {
-    await expect(fetchPage(fixture.url('/reset'), sink, options({ guard }))).rejects.toMatchObject({
+    await expect(fetchRaw(fixture.url('/reset'), sink, options({ guard }))).rejects.toMatchObject({
       failure: 'upstream-reset',
     });
-    await expect(fetchPage(fixture.url('/half'), sink, options({ guard }))).rejects.toMatchObject({
+    await expect(fetchRaw(fixture.url('/half'), sink, options({ guard }))).rejects.toMatchObject({
       failure: 'upstream-reset',
     });
   });
@@ -370,7 +366,7 @@ describe('fetching from fixture servers on 127.0.0.1', () => {
     const gone = await startFixtureServer({});
     const url = gone.url('/');
     await gone.close();
-    await expect(fetchPage(url, sink, options({ guard }))).rejects.toMatchObject({
+    await expect(fetchRaw(url, sink, options({ guard }))).rejects.toMatchObject({
       failure: 'connect-failure',
     });
   });
@@ -378,19 +374,19 @@ describe('fetching from fixture servers on 127.0.0.1', () => {
   it('refuses a redirect to a bad port of an allowed address, which is never dialled', async () => {
     const attempts: ConnectOptions[] = [];
     await expect(
-      fetchPage(fixture.url('/to-smtp'), sink, options({ guard, connect: loopbackOnlyFactory(attempts) })),
+      fetchRaw(fixture.url('/to-smtp'), sink, options({ guard, connect: loopbackOnlyFactory(attempts) })),
     ).rejects.toMatchObject({ failure: 'forbidden-destination' });
     expect(attempts.map((a) => a.port)).toEqual([fixture.port]);
   });
 
   it('refuses a redirect to a URL longer than a client may send (2048 characters)', async () => {
-    await expect(fetchPage(fixture.url('/to-long'), sink, options({ guard }))).rejects.toMatchObject({
+    await expect(fetchRaw(fixture.url('/to-long'), sink, options({ guard }))).rejects.toMatchObject({
       failure: 'bad-redirect',
     });
   });
 
   it('sends the page server no header beyond the four a fetch needs (no X-Request-Id)', async () => {
-    await fetchPage(fixture.url('/page'), sink, options({ guard }));
+    await fetchRaw(fixture.url('/page'), sink, options({ guard }));
     const headers = Object.keys(fixture.requests.at(-1)!.headers).sort();
     expect(headers).toEqual(['accept', 'accept-encoding', 'connection', 'host', 'user-agent']);
   });
@@ -399,28 +395,28 @@ describe('fetching from fixture servers on 127.0.0.1', () => {
     const started = performance.now();
     let received = 0;
     await expect(
-      fetchPage(fixture.url('/trickle'), (c) => (received += c.length), options({ guard, timeoutMs: 400 })),
+      fetchRaw(fixture.url('/trickle'), (c) => (received += c.length), options({ guard, timeoutMs: 400 })),
     ).rejects.toMatchObject({ failure: 'timeout' });
     expect(performance.now() - started).toBeLessThan(400 + 300);
     expect(received).toBeGreaterThan(0); // the body was flowing, one byte at a time
   });
 
   it('counts an error page like any page, with its status', async () => {
-    const facts = await fetchPage(fixture.url('/not-found'), sink, options({ guard }));
+    const facts = await fetchRaw(fixture.url('/not-found'), sink, options({ guard }));
     expect(facts.status).toBe(404);
   });
 
   it('rejects other schemes and credentials before any I/O', async () => {
-    await expect(fetchPage('ftp://127.0.0.1/', sink, options({ guard }))).rejects.toMatchObject({
+    await expect(fetchRaw('ftp://127.0.0.1/', sink, options({ guard }))).rejects.toMatchObject({
       failure: 'unsupported-scheme',
     });
-    await expect(fetchPage('file:///etc/passwd', sink, options({ guard }))).rejects.toMatchObject({
+    await expect(fetchRaw('file:///etc/passwd', sink, options({ guard }))).rejects.toMatchObject({
       failure: 'unsupported-scheme',
     });
-    await expect(fetchPage('http://u:p@127.0.0.1/', sink, options({ guard }))).rejects.toMatchObject({
+    await expect(fetchRaw('http://u:p@127.0.0.1/', sink, options({ guard }))).rejects.toMatchObject({
       failure: 'invalid-url',
     });
-    await expect(fetchPage('/relative', sink, options({ guard }))).rejects.toMatchObject({
+    await expect(fetchRaw('/relative', sink, options({ guard }))).rejects.toMatchObject({
       failure: 'invalid-url',
     });
   });
@@ -461,7 +457,7 @@ describe('the total deadline covers every phase (servers on 127.0.0.1)', () => {
     try {
       const started = performance.now();
       await expect(
-        fetchPage(
+        fetchRaw(
           `https://127.0.0.1:${silent.port}/`,
           sink,
           options({ guard, timeoutMs: 300, connectTimeoutMs: 5_000 }),
@@ -489,7 +485,7 @@ describe('the total deadline covers every phase (servers on 127.0.0.1)', () => {
     try {
       const started = performance.now();
       await expect(
-        fetchPage(`http://127.0.0.1:${trickler.port}/`, sink, options({ guard, timeoutMs: 400 })),
+        fetchRaw(`http://127.0.0.1:${trickler.port}/`, sink, options({ guard, timeoutMs: 400 })),
       ).rejects.toMatchObject({ failure: 'timeout' });
       expect(performance.now() - started).toBeLessThan(400 + 300);
     } finally {

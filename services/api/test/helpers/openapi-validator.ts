@@ -5,7 +5,7 @@
  */
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
-import { openApiDocument } from '../../src/http/openapi.js';
+import { openApiDocument } from '@stagecraft/contract';
 
 // ajv-formats ships CommonJS with a default export object.
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;

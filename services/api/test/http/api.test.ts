@@ -292,4 +292,21 @@ describe('operations', () => {
     expect(wrong.status).toBe(405);
     expect(wrong.headers.get('allow')).toBe('GET, DELETE');
   });
+
+  it('reads paths for 404 and 405 as its routes do: any letter case, one trailing slash', async () => {
+    // GET serves these spellings (Express ignores case and one trailing slash), so
+    // another method on them is a 405 with Allow, never a 404.
+    for (const [path, allow] of [
+      ['/API/V1/REPORTS/1', 'GET, DELETE'],
+      ['/Api/V1/Reports/1/', 'GET, DELETE'],
+      ['/api/v1/reports/', 'POST, GET'],
+    ] as const) {
+      const wrong = await fetch(api.url + path, { method: 'PATCH' });
+      expect(wrong.status, path).toBe(405);
+      expect(wrong.headers.get('allow'), path).toBe(allow);
+    }
+    for (const path of ['/api/v1/reports//', '/api/v1/reports/1/x', '/API/V2/REPORTS']) {
+      expect((await fetch(api.url + path, { method: 'PATCH' })).status, path).toBe(404);
+    }
+  });
 });

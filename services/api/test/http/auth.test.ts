@@ -8,7 +8,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { ConfigError } from '@stagecraft/contract';
+import { loadConfig } from '../../src/config.js';
 import { startApi, type TestApi } from '../helpers/api.js';
 
 const TOKEN = 'a'.repeat(8) + '0123456789abcdef0123456789abcdef';

@@ -24,7 +24,7 @@ async function listen(server: Server): Promise<string> {
 
 export async function startSidecar(upstream: string, env: Record<string, string> = {}): Promise<TestSidecar> {
   const config = loadConfig({ UPSTREAM_URL: upstream, PORT: '0', METRICS_PORT: '0', ...env });
-  const labels = RouteLabels.fromOpenApiFile(config.routesFile);
+  const labels = new RouteLabels();
   const metrics = createRedMetrics();
   const { proxy, ops } = createServers({
     config,

@@ -1,54 +1,73 @@
-/** RFC 9457 problem documents for the answers the sidecar gives itself (upstream down or slow, blocked paths). */
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+/**
+ * RFC 9457 problem documents, the one shape every error of the API and of the
+ * sidecar takes, and the answers both Node servers give before any handler runs:
+ * to what Node's parser rejects or times out, and to what RFC 9112 says a server
+ * must refuse. Nothing here knows Express: the API wraps the body shape for its
+ * handlers (services/api/src/http/problem.ts).
+ */
+import type { IncomingMessage, OutgoingHttpHeaders, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  instance?: string;
+  requestId?: string;
+}
+
+/** The `type` of a problem: a URN, so no client mistakes it for a page to fetch. */
+export function problemType(slug: string): string {
+  return `urn:stagecraft:problem:${slug}`;
+}
+
+/** The body of a problem document; `extra` adds the request id and the instance where they are known. */
+export function problemDocument(
+  status: number,
+  slug: string,
+  title: string,
+  detail?: string,
+  extra: Pick<Problem, 'instance' | 'requestId'> = {},
+): Problem {
+  const body: Problem = { type: problemType(slug), title, status };
+  if (detail !== undefined) body.detail = detail;
+  if (extra.instance !== undefined) body.instance = extra.instance;
+  if (extra.requestId !== undefined) body.requestId = extra.requestId;
+  return body;
+}
+
+export interface SendProblemOptions {
+  /** Close the connection after the answer (the request could not be read to its end, or must not be followed). */
+  close?: boolean;
+  /** Headers to send besides the problem's own. */
+  headers?: OutgoingHttpHeaders;
+}
+
+/**
+ * Answers a problem document on a plain Node response, never cached, with the
+ * request id the response already carries (x-request-id) in its body.
+ */
 export function sendProblem(
   res: ServerResponse,
   status: number,
   slug: string,
   title: string,
   detail: string,
+  options: SendProblemOptions = {},
 ): void {
   const requestId = res.getHeader('x-request-id');
-  const body = JSON.stringify({
-    type: `urn:stagecraft:problem:${slug}`,
-    title,
-    status,
-    detail,
-    ...(typeof requestId === 'string' ? { requestId } : {}),
-  });
+  const body = JSON.stringify(
+    problemDocument(status, slug, title, detail, typeof requestId === 'string' ? { requestId } : {}),
+  );
   res.writeHead(status, {
-    'content-type': 'application/problem+json',
+    ...options.headers,
+    'content-type': PROBLEM_CONTENT_TYPE,
     'content-length': Buffer.byteLength(body),
     'cache-control': 'no-store',
-  });
-  res.end(body);
-}
-
-// ---- twin: byte-identical in services/api/src/http/problem.ts and services/metrics/src/problem.ts
-// (test/problem-twins.test.ts in the sidecar checks it) until both move to a shared package.
-
-/** A problem document answered before any handler ran; the connection closes after it. */
-export function closeWithProblem(
-  res: ServerResponse,
-  status: number,
-  slug: string,
-  title: string,
-  detail: string,
-): void {
-  const requestId = res.getHeader('x-request-id');
-  const body = JSON.stringify({
-    type: `urn:stagecraft:problem:${slug}`,
-    title,
-    status,
-    detail,
-    ...(typeof requestId === 'string' ? { requestId } : {}),
-  });
-  res.writeHead(status, {
-    'content-type': 'application/problem+json',
-    'content-length': Buffer.byteLength(body),
-    'cache-control': 'no-store',
-    connection: 'close',
+    ...(options.close ? { connection: 'close' } : {}),
   });
   res.end(body);
 }
@@ -86,12 +105,13 @@ export function answerClientErrors(server: Server): void {
     const inFlight = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
     if (inFlight) {
       if (inFlight.headersSent) socket.destroy();
-      else closeWithProblem(inFlight, status, slug, title, detail);
+      else sendProblem(inFlight, status, slug, title, detail, { close: true });
       return;
     }
-    const body = JSON.stringify({ type: `urn:stagecraft:problem:${slug}`, title, status, detail });
+    // No response object exists for a request the parser refused: write the answer by hand.
+    const body = JSON.stringify(problemDocument(status, slug, title, detail));
     socket.end(
-      `HTTP/1.1 ${status} ${title}\r\ncontent-type: application/problem+json\r\n` +
+      `HTTP/1.1 ${status} ${title}\r\ncontent-type: ${PROBLEM_CONTENT_TYPE}\r\n` +
         `content-length: ${Buffer.byteLength(body)}\r\ncache-control: no-store\r\nconnection: close\r\n\r\n${body}`,
     );
   });
@@ -145,7 +165,6 @@ export function refuseAmbiguousRequest(req: IncomingMessage, res: ServerResponse
       res.setHeader('connection', 'close');
     return false;
   }
-  closeWithProblem(res, ...problem);
+  sendProblem(res, ...problem, { close: true });
   return true;
 }
-// ---- end twin

@@ -1,8 +1,8 @@
 /**
- * The OpenAPI 3.1 document (openapi.json beside this file) and the route
- * templates derived from it. It is the single source of truth for the API's
- * routes: tests check that the app serves exactly these, and the metrics sidecar
- * labels requests with these templates.
+ * The API's OpenAPI 3.1 document (openapi.json beside this file): the single
+ * source of truth for its routes. The API serves it and its tests check that the
+ * app serves exactly these routes; the sidecar labels its metrics with these
+ * templates.
  */
 import document from './openapi.json' with { type: 'json' };
 
@@ -18,29 +18,17 @@ export const openApiDocument: OpenApiDocument = document;
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
 
 export interface RouteTemplate {
+  /** Upper case, as on the wire: GET, POST, ... */
   method: string;
   /** OpenAPI form, e.g. /api/v1/reports/{id} */
   template: string;
 }
 
+/** Every (method, template) pair the document lists; path-level keys such as `parameters` are not methods. */
 export function routeTemplates(doc: OpenApiDocument = openApiDocument): RouteTemplate[] {
   return Object.entries(doc.paths).flatMap(([template, item]) =>
     Object.keys(item)
       .filter((key) => HTTP_METHODS.includes(key))
       .map((method) => ({ method: method.toUpperCase(), template })),
   );
-}
-
-/** The template a concrete path matches, or undefined. */
-export function matchTemplate(path: string, templates: readonly string[]): string | undefined {
-  const segments = path.split('/');
-  return templates.find((template) => {
-    const parts = template.split('/');
-    return (
-      parts.length === segments.length &&
-      parts.every((part, i) =>
-        part.startsWith('{') && part.endsWith('}') ? segments[i] !== '' : part === segments[i],
-      )
-    );
-  });
 }

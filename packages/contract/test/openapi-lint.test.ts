@@ -10,8 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const repoRoot = join(here, '../../../..');
-const documentPath = join(here, '../../src/http/openapi.json');
+const repoRoot = join(here, '../../..');
+const documentPath = join(here, '../src/openapi.json');
 const cli = join(dirname(createRequire(import.meta.url).resolve('@redocly/cli/package.json')), 'bin/cli.js');
 
 describe('OpenAPI lint', () => {

@@ -1,0 +1,40 @@
+/**
+ * @stagecraft/contract: what the API and the metrics sidecar must agree on, in
+ * one implementation each service imports (see README.md for what belongs here).
+ * healthcheck.ts is a script the images run by path, not exported here.
+ */
+export {
+  ConfigError,
+  configOrExit,
+  exitForConfig,
+  integer,
+  serverConfig,
+  text,
+  validHost,
+  type Env,
+  type LogLevel,
+  type ServerConfig,
+  type ServerTimeouts,
+} from './config.js';
+export { openApiDocument, routeTemplates, type OpenApiDocument, type RouteTemplate } from './openapi.js';
+export {
+  PROBLEM_CONTENT_TYPE,
+  answerClientErrors,
+  problemDocument,
+  problemType,
+  refuseAmbiguousRequest,
+  sendProblem,
+  type Problem,
+  type SendProblemOptions,
+} from './problem.js';
+export { localAddresses, ownAddress } from './own-address.js';
+export { isUsableRequestId, requestId } from './request-id.js';
+export { RouteMatcher, pathOf } from './routes.js';
+export {
+  drain,
+  listen,
+  serverOptions,
+  strictServer,
+  type ListenTarget,
+  type RequestListener,
+} from './server.js';

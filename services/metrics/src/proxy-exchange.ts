@@ -1,0 +1,79 @@
+/**
+ * Everything the proxy keeps about one request, in one record from the
+ * request's arrival to the end of its answer: what the metrics need (labels,
+ * start time, bytes each way), the attempts upstream (how many re-sends, the one
+ * in flight), the timers, and the flags that say how it ended. The proxy's event
+ * handlers are handed only the request (http-proxy-middleware's events carry
+ * req and res), so the record is found from it here, in the one WeakMap: it
+ * goes when the request does, with nothing to clean up.
+ */
+import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
+
+export class ProxyExchange {
+  /** When the request arrived, for the duration metric. */
+  readonly started = process.hrtime.bigint();
+  /** Bytes of the request body written upstream by the latest attempt. */
+  requestBytes = 0;
+  /** Bytes of the response body written to the client. */
+  responseBytes = 0;
+  /** Date.now() at the last request byte forwarded, or at arrival: the header deadline counts from it. */
+  lastProgress = Date.now();
+  /** Re-sends made so far. */
+  retries = 0;
+  /** The attempt upstream that holds a socket, to cut when the deadline passes or the answer ends. */
+  attempt: ClientRequest | undefined = undefined;
+  /** The response-header deadline (armed on arrival, pushed on while a body arrives). */
+  deadline: NodeJS.Timeout | undefined = undefined;
+  /** A re-send waiting for its delay; while one waits, later errors of the failed attempt are ignored. */
+  retryTimer: NodeJS.Timeout | undefined = undefined;
+  /** The proxy's deadline cut the request: whatever error follows is a timeout. */
+  timedOut = false;
+  /** The client hung up (FIN or error on its socket), or stopped reading: not the upstream's failure. */
+  clientGone = false;
+  /** An upstream failure was counted (an abort can surface twice, and is counted once). */
+  failureCounted = false;
+  /** The RED metrics and the log line were written (finish and close both come). */
+  metered = false;
+
+  constructor(
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    /** X-Request-Id, as given or made. */
+    readonly id: string,
+    /** The method and route labels of the metrics, decided once. */
+    readonly method: string,
+    readonly route: string,
+  ) {}
+
+  clearDeadline(): void {
+    clearTimeout(this.deadline);
+    this.deadline = undefined;
+  }
+
+  cancelRetry(): void {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+  }
+}
+
+const exchanges = new WeakMap<IncomingMessage, ProxyExchange>();
+
+/** The record of a request that has just arrived. */
+export function openExchange(
+  req: IncomingMessage,
+  res: ServerResponse,
+  id: string,
+  method: string,
+  route: string,
+): ProxyExchange {
+  const exchange = new ProxyExchange(req, res, id, method, route);
+  exchanges.set(req, exchange);
+  return exchange;
+}
+
+/** The record of a request the proxy is handling; every request it forwards was opened first. */
+export function exchangeOf(req: IncomingMessage): ProxyExchange {
+  const exchange = exchanges.get(req);
+  if (exchange === undefined) throw new Error('a request reached the proxy without an exchange record');
+  return exchange;
+}
