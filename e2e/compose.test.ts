@@ -113,11 +113,14 @@ describe('production stack', () => {
     const internal = (network: string) =>
       docker('network', 'inspect', `${prod.project}_${network}`, '--format', '{{.Internal}}');
     // Only the networks holding a published port or the API's fetches lead out.
-    expect(['public', 'edge', 'app', 'metrics', 'egress', 'ops'].map((n) => `${n} ${internal(n)}`)).toEqual([
+    expect(
+      ['public', 'edge', 'app', 'metrics', 'api-metrics', 'egress', 'ops'].map((n) => `${n} ${internal(n)}`),
+    ).toEqual([
       'public false',
       'edge true',
       'app true',
       'metrics true',
+      'api-metrics true',
       'egress false',
       'ops false',
     ]);
@@ -133,7 +136,7 @@ describe('production stack', () => {
     expect(
       Object.values(
         reachFrom(ids.prometheus!, [
-          { address: on(apiId!, 'metrics'), port: 9464 },
+          { address: on(apiId!, 'api-metrics'), port: 9464 },
           { address: on(ids.sidecar!, 'metrics'), port: 9464 },
         ]),
       ),

@@ -193,10 +193,10 @@ describe('the production stack on Docker Swarm', () => {
       gateway: networks(gatewayTask!),
       prometheus: networks(prometheus!),
     }).toEqual({
-      api: ['app', 'egress', 'metrics'],
+      api: ['api-metrics', 'app', 'egress'],
       sidecar: ['app', 'edge', 'metrics'],
       gateway: ['edge', 'public'],
-      prometheus: ['metrics'],
+      prometheus: ['api-metrics', 'metrics'],
     });
     // No network in common: no path (an overlay address of another network is not
     // even tried: the packet would leave this machine by the default route).
@@ -207,7 +207,7 @@ describe('the production stack on Docker Swarm', () => {
     expect(connected(reachFrom(gatewayTask!, sharedAddresses(gatewayTask!, sidecar!, 8080)))).not.toEqual([]);
     expect(connected(reachFrom(sidecar!, sharedAddresses(sidecar!, api!, 3000)))).not.toEqual([]);
     expect(connected(reachFrom(prometheus!, sharedAddresses(prometheus!, api!, 9464)))).not.toEqual([]);
-    // ...and the API finds nothing of Prometheus on metrics: it listens on its own loopback.
+    // ...and the API finds nothing of Prometheus on api-metrics: it listens on its own loopback.
     expect(reachFrom(api!, sharedAddresses(api!, prometheus!, 9090))).toEqual({
       [`${sharedAddresses(api!, prometheus!, 9090)[0]!.address}:9090`]: 'ECONNREFUSED',
     });
