@@ -41,12 +41,16 @@ function serviceContainers(service: string): string[] {
   return mustCompose(stack, 'ps', '-q', service).trim().split('\n').filter(Boolean);
 }
 
-/** The sidecar's own counters, read inside its container (port 9464 is never published). */
+/**
+ * The sidecar's own counters, read inside its container (port 9464 is never
+ * published, and listens on the sidecar's address on the metrics network only:
+ * METRICS_HOST=sidecar-metrics).
+ */
 function sidecarCounter(name: string, labels: string): number {
   const [sidecar] = serviceContainers('sidecar');
   const text = nodeInContainer(
     sidecar!,
-    "fetch('http://127.0.0.1:9464/metrics').then((r) => r.text()).then((t) => process.stdout.write(t))",
+    "fetch('http://sidecar-metrics:9464/metrics').then((r) => r.text()).then((t) => process.stdout.write(t))",
   );
   const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}}`));
   return line === undefined ? 0 : Number(line.split(' ').at(-1));
