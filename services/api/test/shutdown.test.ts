@@ -43,6 +43,7 @@ describe('graceful shutdown', () => {
       env: {
         ...process.env,
         PORT: '0',
+        METRICS_PORT: '0', // a dev API may already hold 9464 (inside the dev container)
         HOST: '127.0.0.1',
         DATA_DIR: dir,
         FETCH_ALLOW_HOSTS: '127.0.0.1',

@@ -50,6 +50,7 @@ async function startApi(): Promise<Api> {
     env: {
       ...process.env,
       PORT: '0',
+      METRICS_PORT: '0', // a dev API may already hold 9464 (inside the dev container)
       HOST: '127.0.0.1',
       DATA_DIR: dir,
       LOG_LEVEL: 'info',
