@@ -211,6 +211,13 @@ describe('the production stack on Docker Swarm', () => {
     expect(reachFrom(api!, sharedAddresses(api!, prometheus!, 9090))).toEqual({
       [`${sharedAddresses(api!, prometheus!, 9090)[0]!.address}:9090`]: 'ECONNREFUSED',
     });
+    // ...nor either of the sidecar's ports, though the two share app: the sidecar
+    // listens on its edge and metrics addresses only (HOST/METRICS_HOST subnets).
+    for (const port of [8080, 9464])
+      expect(
+        connected(reachFrom(api!, sharedAddresses(api!, sidecar!, port))),
+        `api -> sidecar:${port}`,
+      ).toEqual([]);
   });
 
   it('has Prometheus scrape every API and sidecar task on its metrics port', async () => {

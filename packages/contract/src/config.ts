@@ -63,6 +63,13 @@ const HOST_NAME =
  */
 export function validHost(host: string): boolean {
   if (isIP(host) !== 0) return true;
+  // A CIDR range: listen on this container's own address inside it (see ownAddress).
+  const slash = host.indexOf('/');
+  if (slash > 0) {
+    const family = isIP(host.slice(0, slash));
+    const bits = host.slice(slash + 1);
+    return family !== 0 && /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
+  }
   return HOST_NAME.test(host) && !/^[\d.]+$/.test(host);
 }
 

@@ -8,9 +8,12 @@
  * gateway's network, its metrics port for Prometheus's, neither for the API's).
  * In Swarm an alias resolves to every replica: only the address that is this
  * container's own is kept. Addresses and the wildcards pass through unchanged.
+ * A CIDR range (`10.231.3.0/24`) names the own address inside it, with no DNS:
+ * Swarm publishes a task in DNS only once it is healthy, too late for a process
+ * choosing where to listen, so the Swarm stack gives its networks fixed subnets.
  */
 import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
+import { BlockList, isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 
 /** This container's (or machine's) own addresses, every interface. */
@@ -36,6 +39,19 @@ export async function ownAddress(
   } = {},
 ): Promise<string | null> {
   if (isIP(host) !== 0) return host;
+  const slash = host.indexOf('/');
+  if (slash > 0) {
+    const network = host.slice(0, slash);
+    const family = isIP(network) === 6 ? 'ipv6' : 'ipv4';
+    const range = new BlockList();
+    range.addSubnet(network, Number(host.slice(slash + 1)), family);
+    const local = options.local ?? localAddresses;
+    return (
+      [...local()].find(
+        (address) => isIP(address) !== 0 && range.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4'),
+      ) ?? null
+    );
+  }
   const resolve =
     options.resolve ?? (async (name: string) => (await lookup(name, { all: true })).map((a) => a.address));
   const local = options.local ?? localAddresses;

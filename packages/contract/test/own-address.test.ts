@@ -39,6 +39,12 @@ describe('ownAddress', () => {
     expect(calls).toBe(3);
   });
 
+  it('names the own address inside a CIDR range, without DNS', async () => {
+    const resolve = () => Promise.reject(new Error('not asked'));
+    expect(await ownAddress('10.0.4.0/24', { resolve, local })).toBe('10.0.4.9');
+    expect(await ownAddress('10.0.5.0/24', { resolve, local })).toBeNull();
+  });
+
   it('knows the loopback address as its own', () => {
     expect(localAddresses().has('127.0.0.1')).toBe(true);
   });
