@@ -7,15 +7,14 @@
  *
  * Only 127.0.0.1 is ever contacted: the API child and a fixture page server.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startApiProcess } from '../helpers/api-process.js';
 import { startFixtureServer, type FixtureServer } from '../helpers/fixture-server.js';
 
-const main = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 /** FETCH_MAX_BYTES' default: every payload is sized just under it, so none is refused as too large. */
 const LIMIT = 10 * 1024 * 1024;
 
@@ -46,35 +45,11 @@ interface Api {
 async function startApi(): Promise<Api> {
   const dir = mkdtempSync(join(tmpdir(), 'stagecraft-heap-'));
   dirs.push(dir);
-  const proc = spawn(process.execPath, ['--max-old-space-size=160', '--import', 'tsx', main], {
-    env: {
-      ...process.env,
-      PORT: '0',
-      METRICS_PORT: '0', // a dev API may already hold 9464 (inside the dev container)
-      HOST: '127.0.0.1',
-      DATA_DIR: dir,
-      LOG_LEVEL: 'info',
-      FETCH_ALLOW_HOSTS: '127.0.0.1',
-      FETCH_TIMEOUT_MS: '60000',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  proc.stderr?.on('data', (data: Buffer) => {
-    stderr = (stderr + data.toString()).slice(-4000);
-  });
-  const exited = new Promise((resolve) => proc.once('exit', resolve));
-  const port = await new Promise<number>((resolve, reject) => {
-    let buffer = '';
-    proc.stdout?.on('data', (data: Buffer) => {
-      buffer += data.toString();
-      for (const line of buffer.split('\n')) {
-        if (line.includes('"msg":"api listening"')) resolve((JSON.parse(line) as { port: number }).port);
-      }
-    });
-    proc.once('exit', (code) => reject(new Error(`api exited with ${code} before listening: ${stderr}`)));
-  });
-  return { url: `http://127.0.0.1:${port}`, proc, exited, stderr: () => stderr };
+  const api = await startApiProcess(
+    { DATA_DIR: dir, FETCH_ALLOW_HOSTS: '127.0.0.1', FETCH_TIMEOUT_MS: '60000' },
+    { nodeArgs: ['--max-old-space-size=160'] },
+  );
+  return { url: `http://127.0.0.1:${api.port}`, proc: api.child, exited: api.exited, stderr: api.stderr };
 }
 
 async function stopApi(api: Api): Promise<void> {

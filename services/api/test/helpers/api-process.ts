@@ -15,22 +15,24 @@ export interface ApiProcess {
   port: number;
   metricsPort: number;
   exited: Promise<number | null>;
+  /** The end of the child's stderr (V8's out-of-memory report, when it died of one). */
+  stderr: () => string;
   stop: () => Promise<void>;
 }
 
 /** Starts the API on 127.0.0.1 (ports 0 unless given) and waits for its "api listening" line. */
 export async function startApiProcess(
   env: Record<string, string>,
-  options: Pick<SpawnOptions, 'uid' | 'gid'> = {},
+  { nodeArgs = [], ...options }: Pick<SpawnOptions, 'uid' | 'gid'> & { nodeArgs?: string[] } = {},
 ): Promise<ApiProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', MAIN], {
     env: { ...process.env, HOST: '127.0.0.1', PORT: '0', METRICS_PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     ...options,
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   let stderr = '';
-  child.stderr!.on('data', (data: Buffer) => (stderr += data.toString()));
+  child.stderr!.on('data', (data: Buffer) => (stderr = (stderr + data.toString()).slice(-8000)));
   const ports = await new Promise<{ port: number; metricsPort: number }>((resolve, reject) => {
     let buffer = '';
     child.stdout!.on('data', (data: Buffer) => {
@@ -45,6 +47,7 @@ export async function startApiProcess(
     child,
     ...ports,
     exited,
+    stderr: () => stderr,
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await exited;
