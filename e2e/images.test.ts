@@ -29,7 +29,7 @@ import { expectGatewayProblem, expectSecurityHeaders, rawGet, rawRequest } from 
 const TAG = 'stagecraft-test';
 const SERVICES = [
   { name: 'api', dockerfile: 'services/api/Dockerfile', port: 3000, healthPath: '/healthz' },
-  { name: 'metrics', dockerfile: 'services/metrics/Dockerfile', port: 9464, healthPath: '/healthz' },
+  { name: 'sidecar', dockerfile: 'services/sidecar/Dockerfile', port: 9464, healthPath: '/healthz' },
 ] as const;
 const containers: string[] = [];
 
@@ -174,7 +174,7 @@ describe.each(SERVICES)('$name image', ({ name, dockerfile, port, healthPath }) 
       '/tmp',
       // API_AUTH=open: this run checks the image's life cycle, not the token (see below).
       ...(name === 'api' ? ['--tmpfs', '/data:uid=65532,gid=65532', '-e', 'API_AUTH=open'] : []),
-      ...(name === 'metrics' ? ['-e', 'UPSTREAM_URL=http://127.0.0.1:9'] : []),
+      ...(name === 'sidecar' ? ['-e', 'UPSTREAM_URL=http://127.0.0.1:9'] : []),
       '-p',
       `127.0.0.1::${port}`,
     ]);

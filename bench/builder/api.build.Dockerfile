@@ -6,7 +6,7 @@ FROM node:24-trixie-slim
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY services/api/package.json services/api/
-COPY services/metrics/package.json services/metrics/
+COPY services/sidecar/package.json services/sidecar/
 COPY packages/contract/package.json packages/contract/
 RUN --mount=type=secret,id=ca_bundle,required=false \
     if [ -s /run/secrets/ca_bundle ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/ca_bundle; fi; \
@@ -20,6 +20,6 @@ RUN --mount=type=secret,id=ca_bundle,required=false \
     mkdir -p /out/services/api \
     && cp package.json package-lock.json /out/ \
     && cp -r services/api/package.json services/api/dist /out/services/api/ \
-    && mkdir -p /out/services/metrics && cp services/metrics/package.json /out/services/metrics/ \
+    && mkdir -p /out/services/sidecar && cp services/sidecar/package.json /out/services/sidecar/ \
     && mkdir -p /out/packages/contract && cp -r packages/contract/package.json packages/contract/dist /out/packages/contract/ \
     && cd /out && npm ci --omit=dev --ignore-scripts --workspace services/api

@@ -106,7 +106,7 @@ export async function measureImages(quick: boolean): Promise<ImageFigures> {
     log('images: production images of every service');
     const services: [string, string, string][] = [
       ['api', 'services/api/Dockerfile', 'stagecraft-api:latest'],
-      ['metrics', 'services/metrics/Dockerfile', 'stagecraft-metrics:latest'],
+      ['sidecar', 'services/sidecar/Dockerfile', 'stagecraft-sidecar:latest'],
       ['gateway', 'nginx/Dockerfile', 'stagecraft-gateway:latest'],
     ];
     const production: ImageFigures['production'] = {};

@@ -5,7 +5,7 @@
  * so machine noise hits all alike; medians over rounds.
  */
 import autocannon from 'autocannon';
-import { fixedRate } from '../../services/metrics/bench/fixed-rate.js';
+import { fixedRate } from '../../services/sidecar/bench/fixed-rate.js';
 import { log, median } from './exec.js';
 import { PORTS } from './stack.js';
 

@@ -14,12 +14,12 @@ import { createRedMetrics } from './red-metrics.js';
 import { RouteLabels } from './route-labels.js';
 import { createServers } from './servers.js';
 
-const config = configOrExit('metrics', () => loadConfig());
+const config = configOrExit('sidecar', () => loadConfig());
 // The API's routes, from the OpenAPI document this build was made with.
 const labels = new RouteLabels();
 const logger = pino({
   level: config.logLevel,
-  base: { service: 'metrics' },
+  base: { service: 'sidecar' },
   timestamp: pino.stdTimeFunctions.isoTime,
   formatters: { level: (label) => ({ level: label }) },
 });
@@ -34,13 +34,13 @@ const { proxy, ops } = createServers({ config, metrics, labels, logger, draining
 async function bindAddress(host: string, variable: string): Promise<string> {
   const address = await ownAddress(host);
   if (address === null)
-    exitForConfig('metrics', new ConfigError(variable, `${host} resolves to no address of this container`));
+    exitForConfig('sidecar', new ConfigError(variable, `${host} resolves to no address of this container`));
   return address;
 }
 
 /** Binds a server (one line and exit 1 or 78 when it cannot, see listen), then says so. */
 async function start(server: Server, host: string, port: number, name: string, variable: string) {
-  const bound = await listen(server, { service: 'metrics', host, port, variable });
+  const bound = await listen(server, { service: 'sidecar', host, port, variable });
   logger.info(
     { host, port: bound, upstream: config.upstream.href, routes: labels.size },
     `${name} listening`,

@@ -201,7 +201,7 @@ describe('the sidecar process', () => {
       timeout: 20_000,
     });
     expect(result.status).toBe(78);
-    expect(result.stderr).toMatch(new RegExp(`^metrics: invalid configuration: ${name}: [^\\n]*\\n$`));
+    expect(result.stderr).toMatch(new RegExp(`^sidecar: invalid configuration: ${name}: [^\\n]*\\n$`));
   });
 
   it('starts with LOG_LEVEL and UPSTREAM_RETRIES set to nothing, as if unset', async () => {
@@ -226,7 +226,7 @@ describe('the sidecar process', () => {
     });
     expect(result.status).toBe(1);
     expect(result.stderr).toBe(
-      `metrics: cannot listen on 127.0.0.1:${port}: address already in use (${variable})\n`,
+      `sidecar: cannot listen on 127.0.0.1:${port}: address already in use (${variable})\n`,
     );
   });
 
@@ -238,7 +238,7 @@ describe('the sidecar process', () => {
     });
     expect(result.status).toBe(78);
     expect(result.stderr).toMatch(
-      /^metrics: cannot listen on 192\.0\.2\.1:0: address not available on this machine \(HOST\)\n$/,
+      /^sidecar: cannot listen on 192\.0\.2\.1:0: address not available on this machine \(HOST\)\n$/,
     );
   });
 });

@@ -85,7 +85,7 @@ async function main(): Promise<void> {
     /"port":(\d+).*api listening/,
   );
   const sidecar = await start(
-    join(root, 'services/metrics/dist/main.js'),
+    join(root, 'services/sidecar/dist/main.js'),
     { PORT: '0', METRICS_PORT: '0', UPSTREAM_URL: `http://127.0.0.1:${api.port}` },
     /"port":(\d+)[^\n]*"msg":"proxy listening"/,
   );
