@@ -11,6 +11,6 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 20_000,
     // The JSON report feeds the one-line summary .ci/run prints (scripts/test-summary.mjs).
-    reporters: ['default', ['json', { outputFile: '../../test-results/metrics.json' }]],
+    reporters: ['default', ['json', { outputFile: '../../test-results/sidecar.json' }]],
   },
 });
