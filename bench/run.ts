@@ -11,7 +11,10 @@ import { format, resolveConfig } from 'prettier';
 import { join } from 'node:path';
 import { measureCounting } from './lib/counting.js';
 import { measureDevLoop } from './lib/dev-loop.js';
-import { ROOT, docker, log, sleep } from './lib/exec.js';
+import { docker } from '@stagecraft/testkit/command';
+import { REPO_ROOT } from '@stagecraft/testkit/repository';
+import { sleep } from '@stagecraft/testkit/wait';
+import { log } from './lib/log.js';
 import { measureImages } from './lib/images.js';
 import { measurePaths } from './lib/paths.js';
 import { chart, goals, goalsTable, markdown, type Results } from './lib/report.js';
@@ -60,11 +63,11 @@ async function measure(): Promise<Results> {
   }
 }
 
-const json = join(ROOT, `bench/results/bench${suffix}.json`);
+const json = join(REPO_ROOT, `bench/results/bench${suffix}.json`);
 const results = reportOnly ? (JSON.parse(readFileSync(json, 'utf8')) as Results) : await measure();
 const { machine } = results;
 const list = goals(results);
-mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
+mkdirSync(join(REPO_ROOT, 'bench/results'), { recursive: true });
 writeFileSync(json, JSON.stringify({ ...results, goals: list }, null, 2) + '\n');
 /** Writes Markdown as the repository's Prettier settings would (npm run lint checks it). */
 async function writeMarkdown(path: string, text: string): Promise<void> {
@@ -72,13 +75,13 @@ async function writeMarkdown(path: string, text: string): Promise<void> {
   writeFileSync(path, await format(text, { ...options, filepath: path }));
 }
 
-writeFileSync(join(ROOT, `bench/results/chart${suffix}.svg`), chart(results));
+writeFileSync(join(REPO_ROOT, `bench/results/chart${suffix}.svg`), chart(results));
 await writeMarkdown(
-  join(ROOT, `bench/RESULTS${suffix}.md`),
+  join(REPO_ROOT, `bench/RESULTS${suffix}.md`),
   markdown(results, list).replace('results/chart.svg', `results/chart${suffix}.svg`),
 );
 if (!quick) {
-  const readme = join(ROOT, 'README.md');
+  const readme = join(REPO_ROOT, 'README.md');
   const text = readFileSync(readme, 'utf8');
   const start = '<!-- bench:start -->';
   const end = '<!-- bench:end -->';

@@ -13,16 +13,13 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  compose,
-  composeEnv,
-  containerIds,
-  mustCompose,
-  poll,
-  type ComposeProject,
-} from './helpers/compose.js';
+import { docker, run } from '@stagecraft/testkit/command';
+import { compose, containerIds, mustCompose, type ComposeProject } from '@stagecraft/testkit/compose';
+import { REPO_ROOT, copyRepository } from '@stagecraft/testkit/repository';
+import { poll } from '@stagecraft/testkit/wait';
+import { composeEnv } from './helpers/compose.js';
 import { authorization } from './helpers/api-token.js';
-import { REPO_ROOT, copyRepository, docker, requireDocker, run } from './helpers/docker.js';
+import { requireDocker } from './helpers/docker.js';
 import { containerAddresses, everyAddress, reachFrom } from './helpers/network.js';
 
 const prod: ComposeProject = {

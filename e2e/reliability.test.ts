@@ -11,21 +11,16 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compose, composeEnv, mustCompose, poll, type ComposeProject } from './helpers/compose.js';
-import {
-  REPO_ROOT,
-  docker,
-  dockerAsync,
-  nodeInContainer,
-  runAsync,
-  publishedPort,
-  requireDocker,
-  run,
-  runHardened,
-  waitHealthy,
-} from './helpers/docker.js';
+import { docker, dockerAsync, run, runAsync } from '@stagecraft/testkit/command';
+import { compose, mustCompose, type ComposeProject } from '@stagecraft/testkit/compose';
+import type { Outcome } from '@stagecraft/testkit/fixed-rate';
+import { REPO_ROOT } from '@stagecraft/testkit/repository';
+import { percentile } from '@stagecraft/testkit/stats';
+import { poll } from '@stagecraft/testkit/wait';
+import { composeEnv } from './helpers/compose.js';
+import { nodeInContainer, publishedPort, requireDocker, runHardened, waitHealthy } from './helpers/docker.js';
 import { expectGatewayProblem, expectSecurityHeadersIn, rawRequest } from './helpers/http.js';
-import { call, percentile, steadyLoad, type Outcome } from './helpers/load.js';
+import { call, steadyLoad } from './helpers/load.js';
 
 const stack: ComposeProject = {
   project: 'stagecraft-e2e-rel',
@@ -231,11 +226,11 @@ describe('the production stack under faults', () => {
     await dockerAsync('pause', sidecar!);
     try {
       const timedOut = await request('/readyz');
-      console.log(`frozen sidecar: ${timedOut.status} after ${timedOut.closedAfterMs} ms`);
+      console.log(`frozen sidecar: ${timedOut.status} after ${timedOut.elapsedMs} ms`);
       expect(expectGatewayProblem(timedOut, 504, 'frozen sidecar').type).toBe(
         'urn:stagecraft:problem:gateway-timeout',
       );
-      expect(timedOut.closedAfterMs).toBeLessThan(7_000);
+      expect(timedOut.elapsedMs).toBeLessThan(7_000);
     } finally {
       await dockerAsync('unpause', sidecar!);
     }
@@ -254,7 +249,7 @@ describe('the production stack under faults', () => {
       expect(expectGatewayProblem(gone, 502, 'sidecar stopped').type).toBe(
         'urn:stagecraft:problem:bad-gateway',
       );
-      expect(gone.closedAfterMs).toBeLessThan(1_500);
+      expect(gone.elapsedMs).toBeLessThan(1_500);
     } finally {
       await dockerAsync('start', sidecar!);
       await waitHealthy(sidecar!, 60_000);

@@ -9,10 +9,13 @@
  * A machine that is already a swarm manager is used as it is and left in it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { docker, run, runAsync } from '@stagecraft/testkit/command';
+import { REPO_ROOT } from '@stagecraft/testkit/repository';
+import { percentile } from '@stagecraft/testkit/stats';
+import { poll } from '@stagecraft/testkit/wait';
 import { API_TOKEN_FILE } from './helpers/api-token.js';
-import { poll } from './helpers/compose.js';
-import { REPO_ROOT, docker, nodeInContainer, requireDocker, run, runAsync } from './helpers/docker.js';
-import { call, percentile, steadyLoad } from './helpers/load.js';
+import { nodeInContainer, requireDocker } from './helpers/docker.js';
+import { call, steadyLoad } from './helpers/load.js';
 import { containerAddresses, reachFrom, sharedAddresses, sharedNetworks } from './helpers/network.js';
 
 const STACK = 'stagecraft-e2e-swarm';

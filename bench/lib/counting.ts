@@ -1,7 +1,9 @@
 /** The link counter's own benchmark (services/api/bench/count-bench.ts), run as it is and read back. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, log, sh } from './exec.js';
+import { sh } from '@stagecraft/testkit/command';
+import { REPO_ROOT } from '@stagecraft/testkit/repository';
+import { log } from './log.js';
 
 export interface CountingFigures {
   rows: { page: string; counterMBps: number; htmlparser2MBps: number }[];
@@ -11,11 +13,11 @@ export interface CountingFigures {
 export function measureCounting(quick: boolean): CountingFigures {
   log('counting: the API benchmark of the link counter');
   sh('node', ['--expose-gc', '--import', 'tsx', 'bench/count-bench.ts', ...(quick ? ['--quick'] : [])], {
-    cwd: join(ROOT, 'services/api'),
+    cwd: join(REPO_ROOT, 'services/api'),
   });
   const result = JSON.parse(
     readFileSync(
-      join(ROOT, `services/api/bench/results/${quick ? 'count.quick.json' : 'count.json'}`),
+      join(REPO_ROOT, `services/api/bench/results/${quick ? 'count.quick.json' : 'count.json'}`),
       'utf8',
     ),
   ) as CountingFigures;

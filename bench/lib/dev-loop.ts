@@ -5,7 +5,12 @@
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CA_ENV, copyOfRepository, log, median, sh, sleep } from './exec.js';
+import { caBundleEnv } from '@stagecraft/testkit/ca-bundle';
+import { mustCompose, type ComposeProject } from '@stagecraft/testkit/compose';
+import { copyRepository } from '@stagecraft/testkit/repository';
+import { median } from '@stagecraft/testkit/stats';
+import { poll, sleep } from '@stagecraft/testkit/wait';
+import { log } from './log.js';
 
 const PROJECT = 'stagecraft-bench-dev';
 const GATEWAY = 18194;
@@ -17,10 +22,14 @@ export interface DevLoopFigures {
 }
 
 export async function measureDevLoop(quick: boolean): Promise<DevLoopFigures> {
-  const copy = copyOfRepository('stagecraft-bench-dev-');
-  const env = { ...CA_ENV, GATEWAY_PORT: String(GATEWAY), PROMETHEUS_PORT: '18195', INSPECT_PORT: '18196' };
-  const compose = (...args: string[]) =>
-    sh('docker', ['compose', '-p', PROJECT, '-f', 'docker-compose.yml', ...args], { cwd: copy, env });
+  const copy = copyRepository('stagecraft-bench-dev-');
+  const project: ComposeProject = {
+    project: PROJECT,
+    files: ['docker-compose.yml'],
+    cwd: copy,
+    env: { ...caBundleEnv(), GATEWAY_PORT: String(GATEWAY), PROMETHEUS_PORT: '18195', INSPECT_PORT: '18196' },
+  };
+  const compose = (...args: string[]) => mustCompose(project, ...args);
   try {
     compose('down', '-v', '--remove-orphans');
     log('dev loop: starting the development stack');
@@ -35,14 +44,14 @@ export async function measureDevLoop(quick: boolean): Promise<DevLoopFigures> {
       const marker = `bench-${i}-${Date.now()}`;
       const saved = performance.now();
       writeFileSync(file, original.replace(anchor, `res.json({ status: 'ok', edit: '${marker}' });`));
-      for (;;) {
-        const body = await fetch(`http://127.0.0.1:${GATEWAY}/healthz`)
-          .then((r) => r.text())
-          .catch(() => '');
-        if (body.includes(marker)) break;
-        if (performance.now() - saved > 60_000) throw new Error('the edit never showed up in 60 s');
-        await sleep(20);
-      }
+      await poll(
+        `edit ${i + 1} to show through the gateway`,
+        async () =>
+          (await fetch(`http://127.0.0.1:${GATEWAY}/healthz`).then((r) => r.text())).includes(marker) ||
+          undefined,
+        60_000,
+        20,
+      );
       times.push(performance.now() - saved);
       log(`dev loop: edit ${i + 1}/${edits} showed after ${times.at(-1)!.toFixed(0)} ms`);
       await sleep(1_500); // let the restarted process settle before the next save

@@ -6,7 +6,11 @@
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CA_SECRET, ROOT, copyOfRepository, docker, log, median, sh, shAsync, timed } from './exec.js';
+import { caSecretArgs } from '@stagecraft/testkit/ca-bundle';
+import { docker, sh, shAsync, type CommandOptions } from '@stagecraft/testkit/command';
+import { REPO_ROOT, copyRepository } from '@stagecraft/testkit/repository';
+import { median } from '@stagecraft/testkit/stats';
+import { log } from './log.js';
 
 const MB = 1e6;
 const TAG = 'stagecraft-bench';
@@ -32,12 +36,19 @@ const size = (image: string) => Number(docker('image', 'inspect', image, '--form
 
 function baseOf(dockerfile: string): string {
   // The image the final (production) stage starts FROM, with ARG defaults applied.
-  const text = readFileSync(join(ROOT, dockerfile), 'utf8');
+  const text = readFileSync(join(REPO_ROOT, dockerfile), 'utf8');
   const args = Object.fromEntries([...text.matchAll(/^ARG (\w+)=(\S+)/gm)].map((m) => [m[1]!, m[2]!]));
   const froms = [...text.matchAll(/^FROM (\S+)/gm)].map((m) =>
     m[1]!.replace(/\$\{(\w+)\}/g, (_, k: string) => args[k] ?? ''),
   );
   return froms.at(-1)!;
+}
+
+/** Seconds a command takes. */
+function timed(command: string, args: string[], options: CommandOptions = {}): number {
+  const started = performance.now();
+  sh(command, args, options);
+  return (performance.now() - started) / 1000;
 }
 
 function duMb(path: string): number {
@@ -46,10 +57,11 @@ function duMb(path: string): number {
 
 export async function measureImages(quick: boolean): Promise<ImageFigures> {
   const runs = quick ? 1 : 3;
-  const context = copyOfRepository('stagecraft-bench-');
+  const context = copyRepository('stagecraft-bench-');
+  const caSecret = caSecretArgs();
   try {
     const build = (dockerfile: string, tag: string, target: string[] = []) =>
-      timed('docker', ['build', '-q', ...CA_SECRET, ...target, '-f', dockerfile, '-t', tag, '.'], {
+      timed('docker', ['build', '-q', ...caSecret, ...target, '-f', dockerfile, '-t', tag, '.'], {
         cwd: context,
       });
 
@@ -57,16 +69,16 @@ export async function measureImages(quick: boolean): Promise<ImageFigures> {
     const artefacts = join(context, '.builder-out');
     await Promise.all([
       shAsync('bash', [
-        join(ROOT, 'bench/builder/build.sh'),
+        join(REPO_ROOT, 'bench/builder/build.sh'),
         context,
         artefacts,
         `${TAG}/api-builder`,
-        ...CA_SECRET,
+        ...caSecret,
       ]),
       shAsync(
         'docker',
-        ['build', '-q', ...CA_SECRET, '-f', 'bench/naive/api.Dockerfile', '-t', `${TAG}/api:naive`, '.'],
-        context,
+        ['build', '-q', ...caSecret, '-f', 'bench/naive/api.Dockerfile', '-t', `${TAG}/api:naive`, '.'],
+        { cwd: context },
       ),
     ]);
     const builder = {

@@ -5,8 +5,9 @@
  * so machine noise hits all alike; medians over rounds.
  */
 import autocannon from 'autocannon';
-import { fixedRate } from '../../services/sidecar/bench/fixed-rate.js';
-import { log, median } from './exec.js';
+import { latencyAtFixedRate } from '@stagecraft/testkit/fixed-rate';
+import { median } from '@stagecraft/testkit/stats';
+import { log } from './log.js';
 import { PORTS } from './stack.js';
 
 export const PATHS = {
@@ -48,12 +49,13 @@ export type EndpointName = keyof typeof ENDPOINTS;
 
 async function once(port: number, endpoint: EndpointName, seconds: number): Promise<LoadFigures> {
   const { path, method, body, rate } = ENDPOINTS[endpoint];
-  const paced = await fixedRate(`http://127.0.0.1:${port}${path}`, {
-    rate,
+  const paced = await latencyAtFixedRate({
+    url: `http://127.0.0.1:${port}${path}`,
+    ratePerSecond: rate,
     seconds,
     method,
     body,
-    contentType: body ? 'text/html' : undefined,
+    headers: body ? { 'content-type': 'text/html' } : {},
   });
   const result = await autocannon({
     url: `http://127.0.0.1:${port}${path}`,

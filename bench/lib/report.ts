@@ -191,7 +191,7 @@ export function markdown(r: Results, list: Goal[]): string {
     '',
     '## Request paths',
     '',
-    `autocannon on 127.0.0.1, ${r.paths.connections} connections, ${r.paths.seconds} s per measurement, ${r.paths.rounds} round(s) alternating between paths (median), one API replica; the 100 KB page is ${r.paths.pageBytes} bytes. Latency is read twice: at saturation (where p50 is mostly queueing) and at a fixed rate well below it (200 requests/s for the cheap endpoint, 40 for the 100 KB page), which is what one request costs. Gateway paths use benchmark-only servers without the per-client rate limit (bench/gateway/90-bench.conf). Every published port goes through Docker's port proxy.`,
+    `autocannon on 127.0.0.1, ${r.paths.connections} connections, ${r.paths.seconds} s per measurement, ${r.paths.rounds} round(s) alternating between paths (median), one API replica; the 100 KB page is ${r.paths.pageBytes} bytes. Latency is read twice: at saturation (where p50 is mostly queueing) and at a fixed rate well below it (200 requests/s for the cheap endpoint, 40 for the 100 KB page), which is what one request costs. Gateway paths use benchmark-only servers without the per-client rate limit (bench/gateway/90-bench.conf.template). Every published port goes through Docker's port proxy.`,
     '',
     '| endpoint | path | requests/s | % of direct | p50 / p99 at saturation | p50 / p99 at a fixed rate | errors / non-2xx |',
     '| --- | --- | --- | --- | --- | --- | --- |',

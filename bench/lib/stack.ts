@@ -5,10 +5,14 @@
  */
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { CA_ENV, ROOT, docker, log, median, sh, shAsync, sleep } from './exec.js';
+import { caBundleEnv } from '@stagecraft/testkit/ca-bundle';
+import { docker, shAsync } from '@stagecraft/testkit/command';
+import { containerIds, mustCompose, type ComposeProject } from '@stagecraft/testkit/compose';
+import { REPO_ROOT } from '@stagecraft/testkit/repository';
+import { median } from '@stagecraft/testkit/stats';
+import { sleep } from '@stagecraft/testkit/wait';
+import { log } from './log.js';
 
-export const PROJECT = 'stagecraft-bench';
-const FILES = ['-f', 'docker-compose.prod.yml', '-f', 'bench/compose.bench.yml'];
 export const PORTS = {
   gateway: 18189,
   api: 18190,
@@ -18,33 +22,28 @@ export const PORTS = {
 };
 // The production stack hands the API its bearer token as a secret: the user's
 // token file (made once by scripts/api-token.sh, kept if it exists).
-const TOKEN_FILE = execFileSync(join(ROOT, 'scripts/api-token.sh'), { encoding: 'utf8' }).trim();
-const ENV = {
-  ...CA_ENV,
-  STAGECRAFT_API_TOKEN_FILE: TOKEN_FILE,
-  GATEWAY_PORT: String(PORTS.gateway),
-  BENCH_API_PORT: String(PORTS.api),
-  BENCH_SIDECAR_PORT: String(PORTS.sidecar),
-  BENCH_GATEWAY_API_PORT: String(PORTS.gatewayToApi),
-  BENCH_GATEWAY_SIDECAR_PORT: String(PORTS.gatewayToSidecar),
+const TOKEN_FILE = execFileSync(join(REPO_ROOT, 'scripts/api-token.sh'), { encoding: 'utf8' }).trim();
+const STACK: ComposeProject = {
+  project: 'stagecraft-bench',
+  files: ['docker-compose.prod.yml', 'bench/compose.bench.yml'],
+  cwd: REPO_ROOT,
+  env: {
+    ...caBundleEnv(),
+    STAGECRAFT_API_TOKEN_FILE: TOKEN_FILE,
+    GATEWAY_PORT: String(PORTS.gateway),
+    BENCH_API_PORT: String(PORTS.api),
+    BENCH_SIDECAR_PORT: String(PORTS.sidecar),
+    BENCH_GATEWAY_API_PORT: String(PORTS.gatewayToApi),
+    BENCH_GATEWAY_SIDECAR_PORT: String(PORTS.gatewayToSidecar),
+  },
 };
 
-export const compose = (...args: string[]) =>
-  sh('docker', ['compose', '-p', PROJECT, ...FILES, ...args], { cwd: ROOT, env: ENV });
+const compose = (...args: string[]) => mustCompose(STACK, ...args);
 
 export interface StartupFigures {
   upToHealthySeconds: number;
   runs: number;
   containerStartToHealthySeconds: Record<string, number>;
-}
-
-function containers(): Record<string, string> {
-  return Object.fromEntries(
-    compose('ps', '--format', '{{.Service}} {{.ID}}')
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => l.split(' ') as [string, string]),
-  );
 }
 
 /** Seconds from a container's start to its first passing health check. */
@@ -68,7 +67,7 @@ export function startStack(quick: boolean): StartupFigures {
     const started = performance.now();
     compose('up', '-d', '--no-build', '--wait', '--wait-timeout', '120');
     ups.push((performance.now() - started) / 1000);
-    for (const [service, id] of Object.entries(containers()))
+    for (const [service, id] of Object.entries(containerIds(STACK)))
       (perContainer[service] ??= []).push(startToHealthy(id));
     log(`stack: up to healthy in ${ups.at(-1)!.toFixed(1)} s`);
   }
@@ -87,7 +86,7 @@ export function stopStack(): void {
 
 /** Memory of each container as `docker stats` reports it (cgroup usage less page cache), MB. */
 export async function memoryNow(): Promise<Record<string, number>> {
-  const ids = containers();
+  const ids = containerIds(STACK);
   const out = await shAsync('docker', [
     'stats',
     '--no-stream',

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO_ROOT } from './docker.js';
+import { REPO_ROOT } from '@stagecraft/testkit/repository';
 
 export const API_TOKEN = randomBytes(32).toString('hex');
 export const API_TOKEN_FILE = join(REPO_ROOT, 'test-results', `e2e-api-token-${process.pid}`);

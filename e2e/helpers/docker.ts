@@ -1,74 +1,21 @@
 /**
- * Running docker from tests: every call's output is captured and shown when it
- * fails. A missing engine fails the calling test with a clear message; it never
- * turns into a skip.
+ * Docker for the end-to-end tests: builds, images and their files and layers,
+ * hardened containers, health waits. Every call's output is captured and shown
+ * when it fails (commands run through @stagecraft/testkit/command). A missing
+ * engine fails the calling test with a clear message; it never turns into a skip.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { caSecretArgs } from '@stagecraft/testkit/ca-bundle';
+import { docker, dockerAsync, run, runAsync, type Run } from '@stagecraft/testkit/command';
+import { REPO_ROOT } from '@stagecraft/testkit/repository';
 
-export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
-export interface Run {
-  status: number;
-  stdout: string;
-  stderr: string;
-}
-
-export function run(
-  command: string,
-  args: string[],
-  options: { cwd?: string; env?: Record<string, string>; input?: string } = {},
-): Run {
-  const result = spawnSync(command, args, {
-    cwd: options.cwd ?? REPO_ROOT,
-    env: { ...process.env, DOCKER_BUILDKIT: '1', ...options.env },
-    encoding: 'utf8',
-    input: options.input,
-    maxBuffer: 256 * 1024 * 1024,
-  });
-  if (result.error) throw result.error;
-  // Test runners inside builds colour their output; assertions read plain text.
-  const plain = (text: string) => text.replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g'), '');
-  return { status: result.status ?? -1, stdout: plain(result.stdout), stderr: plain(result.stderr) };
-}
-
-/**
- * Like run(), without blocking the event loop: for commands issued while a load
- * generator in this process is sending requests (a blocked loop would show up as
- * server latency).
- */
-export function runAsync(
-  command: string,
-  args: string[],
-  options: { cwd?: string; env?: Record<string, string> } = {},
-): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
-      cwd: options.cwd ?? REPO_ROOT,
-      env: { ...process.env, DOCKER_BUILDKIT: '1', ...options.env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ status: code ?? -1, stdout, stderr }));
-  });
-}
-
-/** docker without blocking the event loop; throws with its output unless it exits 0. */
-export async function dockerAsync(...args: string[]): Promise<string> {
-  const result = await runAsync('docker', args);
-  if (result.status !== 0) {
-    throw new Error(
-      `docker ${args.join(' ')} exited ${result.status}\n${result.stdout.slice(-4000)}\n${result.stderr.slice(-4000)}`,
-    );
-  }
-  return result.stdout.trim();
-}
+// Also importable from here, as e2e files written before the testkit do
+// (devcontainer.test.ts, helpers/browser.ts); the one implementation is the testkit's.
+export { REPO_ROOT, copyRepository } from '@stagecraft/testkit/repository';
+export { run } from '@stagecraft/testkit/command';
 
 /** Runs JavaScript with a running container's own node (distroless images have no shell). */
 export function nodeInContainer(container: string, script: string): string {
@@ -78,17 +25,6 @@ export function nodeInContainer(container: string, script: string): string {
 /** Runs JavaScript in a throw-away container of a production image; its output, whatever the exit code. */
 export function nodeInImage(image: string, script: string): string {
   return run('docker', ['run', '--rm', '--entrypoint', '/nodejs/bin/node', image, '-e', script]).stdout;
-}
-
-/** Runs docker and throws with its output unless it exits 0. */
-export function docker(...args: string[]): string {
-  const result = run('docker', args);
-  if (result.status !== 0) {
-    throw new Error(
-      `docker ${args.join(' ')} exited ${result.status}\n${result.stdout.slice(-4000)}\n${result.stderr.slice(-4000)}`,
-    );
-  }
-  return result.stdout.trim();
 }
 
 export function requireDocker(): void {
@@ -103,12 +39,6 @@ export function requireDocker(): void {
         'Start one, or run scripts/docker/ensure-engine.sh and scripts/docker/stand-ins.sh (see README).',
     );
   }
-}
-
-/** The optional build secret: an extra CA bundle for npm behind a TLS-intercepting proxy. */
-export function caSecretArgs(): string[] {
-  const bundle = process.env.STAGECRAFT_CA_BUNDLE ?? '/etc/ssl/certs/ca-certificates.crt';
-  return existsSync(bundle) ? ['--secret', `id=ca_bundle,src=${bundle}`] : [];
 }
 
 export function build(options: {
@@ -233,25 +163,6 @@ export function layerFiles(image: string): string[][] {
 export function publishedPort(container: string, port: number): number {
   const mapping = docker('port', container, String(port)); // e.g. 127.0.0.1:49153
   return Number(mapping.split('\n')[0]!.split(':').at(-1));
-}
-
-/**
- * A copy of the repository's files as the next commit would hold them (tracked
- * and new files, ignored ones left out, deleted ones gone) in a fresh temporary
- * folder readable by container users, for tests that edit sources or build a
- * modified context.
- */
-export function copyRepository(prefix: string): string {
-  const copy = mkdtempSync(join(tmpdir(), prefix));
-  chmodSync(copy, 0o755);
-  const files = run('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard']).stdout.split(
-    '\0',
-  );
-  for (const file of new Set(files.filter(Boolean))) {
-    if (existsSync(join(REPO_ROOT, file)))
-      cpSync(join(REPO_ROOT, file), join(copy, file), { recursive: true });
-  }
-  return copy;
 }
 
 /**

@@ -1,54 +1,19 @@
 /**
- * Raw HTTP for the gateway tests: requests written byte for byte (no client
- * normalises them), answers read until the server closes, and the gateway's
- * response headers checked line by line, so a header sent twice is seen twice.
- * Only ever aimed at 127.0.0.1.
+ * Raw HTTP for the gateway tests (the raw-socket client is
+ * @stagecraft/testkit/raw-http): how long they wait for the gateway, and the
+ * gateway's response headers checked line by line, so a header sent twice is
+ * seen twice. Only ever aimed at 127.0.0.1.
  */
-import { connect } from 'node:net';
+import { headerValues, rawExchange, type Chunk, type RawAnswer } from '@stagecraft/testkit/raw-http';
 import { expect } from 'vitest';
 
-export interface RawAnswer {
-  status?: number;
-  head: string;
-  body: string;
-  /** Milliseconds until the server closed the connection (or the test gave up). */
-  closedAfterMs: number;
-}
-
-/** Writes each chunk (waiting gapMs between them) to 127.0.0.1:port and reads until the server closes. */
-export function rawRequest(
-  port: number,
-  chunks: (string | Buffer)[],
-  options: { gapMs?: number; giveUpMs?: number } = {},
-): Promise<RawAnswer> {
-  return new Promise((resolve) => {
-    const started = Date.now();
-    const socket = connect(port, '127.0.0.1');
-    const received: Buffer[] = [];
-    const finish = () => {
-      clearTimeout(giveUp);
-      const text = Buffer.concat(received).toString('latin1');
-      const [head = '', ...rest] = text.split('\r\n\r\n');
-      const status = /^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1];
-      resolve({
-        status: status === undefined ? undefined : Number(status),
-        head,
-        body: rest.join('\r\n\r\n'),
-        closedAfterMs: Date.now() - started,
-      });
-    };
-    const giveUp = setTimeout(() => socket.destroy(), options.giveUpMs ?? 30_000);
-    socket.on('data', (c: Buffer) => received.push(c));
-    socket.on('close', finish);
-    socket.on('error', () => undefined);
-    socket.on('connect', async () => {
-      for (const chunk of chunks) {
-        if (socket.destroyed) return;
-        socket.write(chunk);
-        if (options.gapMs) await new Promise((r) => setTimeout(r, options.gapMs));
-      }
-    });
-  });
+/**
+ * Sends the chunks to 127.0.0.1:port and reads until the gateway closes, or for
+ * `waitMs`: 30 s unless given, well past the gateway's header and body timeouts
+ * (10 s), so a test sees them end a stalled exchange rather than giving up first.
+ */
+export function rawRequest(port: number, chunks: Chunk[], waitMs = 30_000): Promise<RawAnswer> {
+  return rawExchange(port, chunks, waitMs);
 }
 
 /** A GET (or another method) with Connection: close, as raw bytes. */
@@ -56,15 +21,6 @@ export function rawGet(port: number, path: string, method = 'GET', extra = ''): 
   return rawRequest(port, [
     `${method} ${path} HTTP/1.1\r\nHost: localhost\r\n${extra}Connection: close\r\n\r\n`,
   ]);
-}
-
-/** The values of one header field in a raw response head, one entry per line that carries it. */
-export function headerValues(head: string, name: string): string[] {
-  return head
-    .split('\r\n')
-    .slice(1)
-    .filter((line) => line.toLowerCase().startsWith(`${name.toLowerCase()}:`))
-    .map((line) => line.slice(name.length + 1).trim());
 }
 
 /** What the gateway sends on every answer (nginx/snippets/security-headers.conf). */

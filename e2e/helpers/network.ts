@@ -5,7 +5,7 @@
  * addresses of the project's own containers are ever tried.
  */
 import { readFileSync } from 'node:fs';
-import { docker } from './docker.js';
+import { docker } from '@stagecraft/testkit/command';
 
 /** A container's address on each network it is attached to, by network name. */
 export function containerAddresses(container: string): Record<string, string> {

@@ -48,7 +48,7 @@ describe('problem documents', () => {
     servers.push(server);
     const kept = await exchange(port, 'GET /keep HTTP/1.1\r\nHost: a\r\n\r\n', 500);
     expect(kept.status).toBe(502);
-    expect(kept.closed).toBe(false);
+    expect(kept.closedByServer).toBe(false);
     expect(kept.headers).toMatchObject({
       'content-type': 'application/problem+json',
       'cache-control': 'no-store',
@@ -63,7 +63,7 @@ describe('problem documents', () => {
       requestId: 'abc-1',
     });
     const closed = await exchange(port, 'GET /close HTTP/1.1\r\nHost: a\r\n\r\n');
-    expect(closed.closed).toBe(true);
+    expect(closed.closedByServer).toBe(true);
     expect(closed.headers.connection).toBe('close');
   });
 });
@@ -77,7 +77,7 @@ describe('refuseAmbiguousRequest (through strictServer)', () => {
   ])('answers %s with a problem document and closes', async (_name, request, status, detail) => {
     const answer = await exchange(await okServer(), request);
     expect(answer.status).toBe(status);
-    expect(answer.closed).toBe(true);
+    expect(answer.closedByServer).toBe(true);
     expect(answer.headers['content-type']).toBe('application/problem+json');
     expect((JSON.parse(answer.body) as { detail: string }).detail).toMatch(detail);
   });
@@ -102,7 +102,7 @@ describe('refuseAmbiguousRequest (through strictServer)', () => {
     );
     expect(answer.status).toBe(200);
     expect(answer.headers.connection).toBe('close');
-    expect(answer.closed).toBe(true);
+    expect(answer.closedByServer).toBe(true);
   });
 });
 
@@ -114,7 +114,7 @@ describe('answerClientErrors (through strictServer)', () => {
       'GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n',
     );
     expect(malformed.status).toBe(400);
-    expect(malformed.closed).toBe(true);
+    expect(malformed.closedByServer).toBe(true);
     expect(JSON.parse(malformed.body)).toMatchObject({
       type: 'urn:stagecraft:problem:bad-request',
       status: 400,
@@ -128,7 +128,7 @@ describe('answerClientErrors (through strictServer)', () => {
   it('answers headers that stop arriving with 408 at headersTimeout', async () => {
     const answer = await exchange(await okServer(), 'GET / HTTP/1.1\r\nHost: a\r\n', 5_000);
     expect(answer.status).toBe(408);
-    expect(answer.closed).toBe(true);
+    expect(answer.closedByServer).toBe(true);
     expect(JSON.parse(answer.body)).toMatchObject({
       type: 'urn:stagecraft:problem:request-timeout',
       detail: 'the request did not arrive in time',

@@ -13,6 +13,7 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { median } from '@stagecraft/testkit/stats';
 import { Parser } from 'htmlparser2';
 import { LinkCounter } from '../src/count/count-links.js';
 import { makePage } from './make-page.js';
@@ -51,8 +52,7 @@ function throughput(fn: (b: Buffer) => number, page: Buffer, budgetMs: number): 
     const ms = performance.now() - t0;
     rates.push(page.length / 1e6 / (ms / 1000));
   }
-  rates.sort((a, b) => a - b);
-  return rates[Math.floor(rates.length / 2)] as number;
+  return median(rates);
 }
 
 function peakRssGrowthMb(page: Buffer, chunk = CHUNK): number {

@@ -9,7 +9,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { problemOf, rawExchange, startApiProcess, type ApiProcess } from './helpers/api-process.js';
+import { problemOf, rawExchange } from '@stagecraft/testkit/raw-http';
+import { startApiProcess, type ApiProcess } from './helpers/api-process.js';
 import { startFixtureServer, type FixtureServer } from './helpers/fixture-server.js';
 
 let api: ApiProcess;

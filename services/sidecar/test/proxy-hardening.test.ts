@@ -8,6 +8,8 @@
 import { createServer as createHttpServer, request, type IncomingMessage, type Server } from 'node:http';
 import { connect, createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { listenLocally } from '@stagecraft/testkit/local-server';
+import { problemOf, rawExchange } from '@stagecraft/testkit/raw-http';
 import { parsePrometheusText, sampleValue } from './helpers/prometheus-text.js';
 import { startSidecar, type TestSidecar } from './helpers/sidecar.js';
 import { startUpstream } from './helpers/upstream.js';
@@ -31,11 +33,8 @@ const portOf = (url: string) => Number(new URL(url).port);
 
 /** An upstream that speaks raw bytes: `onRequest` gets the socket once a request's head has arrived. */
 async function rawUpstream(onRequest: (socket: Socket) => void): Promise<string> {
-  const sockets = new Set<Socket>();
   const server = createTcpServer((socket) => {
-    sockets.add(socket);
     socket.on('error', () => undefined);
-    socket.on('close', () => sockets.delete(socket));
     let head = '';
     const onData = (c: Buffer) => {
       head += c.toString('latin1');
@@ -45,65 +44,9 @@ async function rawUpstream(onRequest: (socket: Socket) => void): Promise<string>
     };
     socket.on('data', onData);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  open.push({
-    close: async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  });
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
-interface RawAnswer {
-  text: string;
-  status: number;
-  head: string;
-  body: string;
-  elapsedMs: number;
-  closedByServer: boolean;
-}
-
-/** Sends chunks (each after its delay) and reads until the server closes or `waitMs` passes. */
-function raw(port: number, chunks: (string | [number, string])[], waitMs = 5_000): Promise<RawAnswer> {
-  return new Promise((resolve) => {
-    const started = Date.now();
-    const socket = connect(port, '127.0.0.1');
-    const received: Buffer[] = [];
-    const timers: NodeJS.Timeout[] = [];
-    let closedByServer = false;
-    socket.on('data', (c: Buffer) => received.push(c));
-    socket.on('error', () => undefined);
-    socket.on('end', () => {
-      closedByServer = true;
-      socket.destroy();
-    });
-    socket.on('close', () => {
-      for (const timer of timers) clearTimeout(timer);
-      const text = Buffer.concat(received).toString('latin1');
-      const split = text.indexOf('\r\n\r\n');
-      resolve({
-        text,
-        status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0),
-        head: split < 0 ? text : text.slice(0, split),
-        body: split < 0 ? '' : text.slice(split + 4),
-        elapsedMs: Date.now() - started,
-        closedByServer,
-      });
-    });
-    let at = 0;
-    for (const chunk of chunks) {
-      const [delay, data] = typeof chunk === 'string' ? [0, chunk] : chunk;
-      at += delay;
-      timers.push(setTimeout(() => socket.writable && socket.write(Buffer.from(data, 'latin1')), at));
-    }
-    timers.push(setTimeout(() => socket.destroy(), waitMs));
-  });
-}
-
-function problemOf(answer: RawAnswer): { type: string; status: number; detail: string } {
-  expect(answer.head).toMatch(/\r\ncontent-type: application\/problem\+json/i);
-  return JSON.parse(answer.body) as { type: string; status: number; detail: string };
+  const local = await listenLocally(server);
+  open.push(local);
+  return local.url('');
 }
 
 const get = (path: string, extra = '') =>
@@ -129,7 +72,7 @@ describe('metrics paths, in every spelling', () => {
     });
     open.push(upstream);
     const sidecar = await sidecarFor(upstream.url);
-    const answer = await raw(portOf(sidecar.proxyUrl), [get(target)]);
+    const answer = await rawExchange(portOf(sidecar.proxyUrl), [get(target)]);
     expect(answer.status).toBe(404);
     expect(problemOf(answer).type).toBe('urn:stagecraft:problem:not-found');
     expect(hits).toBe(0);
@@ -140,7 +83,7 @@ describe('upstream answers that are not a plain HTTP/1.1 response', () => {
   it('answers 502 at once when the upstream switches protocols on a plain request', async () => {
     const upstream = await rawUpstream((socket) => socket.write('HTTP/1.1 101 Switching Protocols\r\n\r\n'));
     const sidecar = await sidecarFor(upstream); // UPSTREAM_TIMEOUT_MS: the default 30 s
-    const answer = await raw(portOf(sidecar.proxyUrl), [get('/api/v1/reports')]);
+    const answer = await rawExchange(portOf(sidecar.proxyUrl), [get('/api/v1/reports')]);
     expect(answer.status).toBe(502);
     expect(problemOf(answer)).toMatchObject({
       type: 'urn:stagecraft:problem:upstream-protocol',
@@ -157,7 +100,7 @@ describe('upstream answers that are not a plain HTTP/1.1 response', () => {
       socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n'),
     );
     const sidecar = await sidecarFor(upstream);
-    const answer = await raw(portOf(sidecar.proxyUrl), [
+    const answer = await rawExchange(portOf(sidecar.proxyUrl), [
       'GET /api/v1/reports HTTP/1.1\r\nHost: s\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
         'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
     ]);
@@ -176,7 +119,7 @@ describe('upstream answers that are not a plain HTTP/1.1 response', () => {
         socket.on('close', () => clearInterval(timer));
       });
       const sidecar = await sidecarFor(upstream, { UPSTREAM_TIMEOUT_MS: '800' });
-      const answer = await raw(portOf(sidecar.proxyUrl), [get('/api/v1/reports')], 8_000);
+      const answer = await rawExchange(portOf(sidecar.proxyUrl), [get('/api/v1/reports')], 8_000);
       expect(answer.status).toBe(504);
       expect(problemOf(answer).type).toBe('urn:stagecraft:problem:upstream-timeout');
       expect(answer.elapsedMs).toBeGreaterThanOrEqual(750);
@@ -191,7 +134,7 @@ describe('upstream answers that are not a plain HTTP/1.1 response', () => {
       socket.end('SSH-2.0-OpenSSH_9.6\r\n');
     });
     const sidecar = await sidecarFor(upstream);
-    const answer = await raw(portOf(sidecar.proxyUrl), [get('/api/v1/reports')]);
+    const answer = await rawExchange(portOf(sidecar.proxyUrl), [get('/api/v1/reports')]);
     expect(answer.status).toBe(502);
     expect(problemOf(answer).type).toBe('urn:stagecraft:problem:upstream-protocol');
     expect(attempts).toBe(1);
@@ -202,9 +145,9 @@ describe('upstream answers that are not a plain HTTP/1.1 response', () => {
     open.push(upstream);
     const sidecar = await sidecarFor(upstream.url, { UPSTREAM_TIMEOUT_MS: '1000' });
     const port = portOf(sidecar.proxyUrl);
-    const hung = Array.from({ length: 256 }, () => raw(port, [get('/api/v1/reports')], 10_000));
+    const hung = Array.from({ length: 256 }, () => rawExchange(port, [get('/api/v1/reports')], 10_000));
     await new Promise((resolve) => setTimeout(resolve, 300)); // the pool is full
-    const queued = await raw(port, [get('/api/v1/reports')], 10_000);
+    const queued = await rawExchange(port, [get('/api/v1/reports')], 10_000);
     expect(queued.status).toBe(504);
     expect(queued.elapsedMs).toBeLessThan(1_700);
     for (const answer of await Promise.all(hung)) expect(answer.status).toBe(504);
@@ -224,7 +167,7 @@ describe('hop-by-hop headers', () => {
     });
     open.push(upstream);
     const sidecar = await sidecarFor(upstream.url);
-    const answer = await raw(portOf(sidecar.proxyUrl), [
+    const answer = await rawExchange(portOf(sidecar.proxyUrl), [
       'POST /api/v1/count?base=x HTTP/1.1\r\nHost: sidecar\r\n' +
         'Connection: keep-alive, X-Secret , x-other,Content-Length, Host, X-Request-Id\r\n' +
         'connection: X-Third\r\n' +
@@ -268,7 +211,7 @@ describe('hop-by-hop headers', () => {
     });
     open.push(upstream);
     const sidecar = await sidecarFor(upstream.url);
-    const answer = await raw(portOf(sidecar.proxyUrl), [
+    const answer = await rawExchange(portOf(sidecar.proxyUrl), [
       'DELETE /api/v1/reports/1 HTTP/1.1\r\nHost: s\r\nConnection: Transfer-Encoding, close\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n',
       [100, '6\r\n world\r\n0\r\n\r\n'],
     ]);
@@ -293,7 +236,7 @@ describe('hop-by-hop headers', () => {
     });
     open.push(upstream);
     const sidecar = await sidecarFor(upstream.url);
-    const answer = await raw(portOf(sidecar.proxyUrl), [
+    const answer = await rawExchange(portOf(sidecar.proxyUrl), [
       'GET /api/v1/reports HTTP/1.1\r\nHost: s\r\n\r\n',
       [300, get('/api/v1/reports')],
     ]);
@@ -316,7 +259,7 @@ describe('hop-by-hop headers', () => {
     open.push(upstream);
     const sidecar = await sidecarFor(upstream.url);
     for (let i = 0; i < 3; i++) {
-      const answer = await raw(portOf(sidecar.proxyUrl), [get('/api/v1/reports')]);
+      const answer = await rawExchange(portOf(sidecar.proxyUrl), [get('/api/v1/reports')]);
       expect(answer.status).toBe(200);
       expect(answer.closedByServer).toBe(true); // the client's own connection closes, as it asked
     }
@@ -345,7 +288,7 @@ describe('Upgrade and Expect requests', () => {
       },
     });
     const sidecar = await sidecarFor(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-    const answer = await raw(portOf(sidecar.proxyUrl), [
+    const answer = await rawExchange(portOf(sidecar.proxyUrl), [
       'GET /api/v1/reports HTTP/1.1\r\nHost: s\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
         'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
     ]);
@@ -419,7 +362,7 @@ describe('requests RFC 9112 says to refuse, on both ports', () => {
       });
       open.push(upstream);
       const sidecar = await sidecarFor(upstream.url);
-      const answer = await raw(portOf(sidecar.proxyUrl), [text]);
+      const answer = await rawExchange(portOf(sidecar.proxyUrl), [text]);
       expect(answer.status).toBe(status);
       expect(problemOf(answer).status).toBe(status);
       expect(answer.closedByServer).toBe(true);
@@ -429,7 +372,9 @@ describe('requests RFC 9112 says to refuse, on both ports', () => {
 
   it.each(refused)('refuses %s on the metrics port', async (_name, text, status) => {
     const sidecar = await sidecarFor('http://127.0.0.1:9');
-    const answer = await raw(portOf(sidecar.metricsUrl), [text.replace('/api/v1/reports', '/metrics')]);
+    const answer = await rawExchange(portOf(sidecar.metricsUrl), [
+      text.replace('/api/v1/reports', '/metrics'),
+    ]);
     expect(answer.status).toBe(status);
     expect(problemOf(answer).status).toBe(status);
   });
@@ -441,7 +386,7 @@ describe('slow clients', () => {
   it('cuts headers that trickle past HEADERS_TIMEOUT_MS with a 408 problem', async () => {
     const sidecar = await sidecarFor('http://127.0.0.1:9', timeouts);
     const trickle = Array.from({ length: 20 }, (_, i) => [250, `X-${i}: y\r\n`] as [number, string]);
-    const answer = await raw(portOf(sidecar.proxyUrl), [
+    const answer = await rawExchange(portOf(sidecar.proxyUrl), [
       'GET /api/v1/reports HTTP/1.1\r\nHost: s\r\n',
       ...trickle,
     ]);
@@ -462,7 +407,7 @@ describe('slow clients', () => {
     open.push(upstream);
     const sidecar = await sidecarFor(upstream.url, timeouts);
     const trickle = Array.from({ length: 30 }, () => [1_000, 'x'] as [number, string]);
-    const answer = await raw(
+    const answer = await rawExchange(
       portOf(sidecar.proxyUrl),
       [
         'POST /api/v1/count?base=x HTTP/1.1\r\nHost: s\r\nContent-Type: text/html\r\nContent-Length: 30\r\n\r\n',
@@ -524,7 +469,7 @@ describe('slow clients', () => {
     // The body takes 1.5 s, longer than UPSTREAM_TIMEOUT_MS; the upstream answers at once after it.
     const sidecar = await sidecarFor(upstream.url, { UPSTREAM_TIMEOUT_MS: '500' });
     const trickle = Array.from({ length: 6 }, () => [250, 'x'] as [number, string]);
-    const answer = await raw(
+    const answer = await rawExchange(
       portOf(sidecar.proxyUrl),
       [
         'POST /api/v1/count?base=x HTTP/1.1\r\nHost: s\r\nContent-Length: 6\r\nConnection: close\r\n\r\n',

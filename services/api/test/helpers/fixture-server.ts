@@ -3,8 +3,8 @@
  * loopback address) that serve what a test tells them and count connections,
  * so a test can prove a destination was never contacted.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { listenLocally } from '@stagecraft/testkit/local-server';
 
 export type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -21,10 +21,8 @@ export async function startFixtureServer(
   routes: Record<string, Handler>,
   host = '127.0.0.1',
 ): Promise<FixtureServer> {
-  let connections = 0;
-  const sockets = new Set<Socket>();
   const requests: IncomingMessage[] = [];
-  const server: Server = createServer((req, res) => {
+  const server = createServer((req, res) => {
     requests.push(req);
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     const handler = routes[path];
@@ -34,25 +32,8 @@ export async function startFixtureServer(
     }
     handler(req, res);
   });
-  server.on('connection', (socket: Socket) => {
-    connections++;
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, host, resolve));
-  const { port } = server.address() as AddressInfo;
-  const base = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  return {
-    url: (path = '/') => base + path,
-    port,
-    host,
-    connections: () => connections,
-    requests,
-    close: async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+  const { url, port, connections, close } = await listenLocally(server, host);
+  return { url, port, host, connections, requests, close };
 }
 
 export const html =

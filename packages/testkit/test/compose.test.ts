@@ -1,0 +1,61 @@
+/**
+ * compose, mustCompose and containerIds against a stand-in `docker` (a shell
+ * script first on the PATH) that prints how it was called: the arguments and
+ * folder they hand on, and what they make of its answers. No engine is needed.
+ */
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { compose, containerIds, mustCompose, type ComposeProject } from '../src/compose.js';
+
+const bin = mkdtempSync(join(tmpdir(), 'testkit-docker-'));
+afterAll(() => rmSync(bin, { recursive: true, force: true }));
+writeFileSync(
+  join(bin, 'docker'),
+  `#!/bin/sh
+case "$*" in
+  *" ps --all --format "*) printf 'api 1111\\nsidecar 2222\\n\\n' ;;
+  *" fail"*) echo "some output"; echo "it broke" >&2; exit 4 ;;
+  *) printf '%s|' "$PWD" "$PROJECT_VALUE" "$@"; printf '\\n' ;;
+esac
+`,
+);
+chmodSync(join(bin, 'docker'), 0o755);
+
+const project: ComposeProject = {
+  project: 'testkit-p',
+  files: ['a.yml', 'b.yml'],
+  cwd: tmpdir(),
+  env: { PATH: `${bin}:${process.env.PATH}`, PROJECT_VALUE: 'v' },
+};
+
+describe('compose', () => {
+  it("runs docker compose with the project's name and files, in its folder, with its environment", () => {
+    const result = compose(project, 'up', '-d');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toBe(`${tmpdir()}|v|compose|-p|testkit-p|-f|a.yml|-f|b.yml|up|-d|\n`);
+  });
+
+  it('reports a failure rather than throwing', () => {
+    expect(compose(project, 'fail')).toMatchObject({ status: 4, stderr: 'it broke\n' });
+  });
+});
+
+describe('mustCompose', () => {
+  it('returns the output as printed, not trimmed', () => {
+    expect(mustCompose(project, 'logs').endsWith('|logs|\n')).toBe(true);
+  });
+
+  it('throws with the status and the output when compose fails', () => {
+    expect(() => mustCompose(project, 'fail')).toThrow(
+      /docker compose fail exited 4\nsome output\n\nit broke/,
+    );
+  });
+});
+
+describe('containerIds', () => {
+  it('maps each service to its container id', () => {
+    expect(containerIds(project)).toEqual({ api: '1111', sidecar: '2222' });
+  });
+});
