@@ -13,15 +13,14 @@ import { connect, type Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { docker, run } from '@stagecraft/testkit/command';
+import { compose, mustCompose, type ComposeProject } from '@stagecraft/testkit/compose';
+import type { Chunk, RawAnswer } from '@stagecraft/testkit/raw-http';
+import { REPO_ROOT } from '@stagecraft/testkit/repository';
 import { authorization } from './helpers/api-token.js';
-import { compose, composeEnv, mustCompose, type ComposeProject } from './helpers/compose.js';
-import { REPO_ROOT, docker, nodeInContainer, requireDocker, run } from './helpers/docker.js';
-import {
-  expectGatewayProblem,
-  expectSecurityHeaders,
-  rawRequest as rawRequestTo,
-  type RawAnswer,
-} from './helpers/http.js';
+import { composeEnv } from './helpers/compose.js';
+import { nodeInContainer, requireDocker } from './helpers/docker.js';
+import { expectGatewayProblem, expectSecurityHeaders, rawRequest as rawRequestTo } from './helpers/http.js';
 import { call } from './helpers/load.js';
 
 const stack: ComposeProject = {
@@ -34,11 +33,13 @@ const PORT = 18083;
 const gateway = `http://127.0.0.1:${PORT}`;
 
 /** Bytes exactly as given, to the gateway under test (helpers/http.ts). */
-const rawRequest = (chunks: (string | Buffer)[], options: { gapMs?: number; giveUpMs?: number } = {}) =>
-  rawRequestTo(PORT, chunks, options);
+const rawRequest = (chunks: Chunk[], waitMs?: number) => rawRequestTo(PORT, chunks, waitMs);
 
 /** The gateway's configuration, for the limits these tests must stay under or reach. */
-const gatewayConfig = ['nginx/conf.d/00-gateway-http.conf', 'nginx/conf.d/10-gateway-server.conf']
+const gatewayConfig = [
+  'nginx/templates/00-gateway-http.conf.template',
+  'nginx/templates/10-gateway-server.conf.template',
+]
   .map((file) => readFileSync(join(REPO_ROOT, file), 'utf8'))
   .join('\n');
 const configured = (pattern: RegExp) => Number(pattern.exec(gatewayConfig)![1]);
@@ -193,20 +194,17 @@ describe('malformed requests', () => {
   it('cuts off clients that send headers or a body too slowly, and a body that trickles in, within bounds', async () => {
     const [slowHeaders, slowBody, trickle] = await Promise.all([
       // A header byte every 2 s: the 10 s header timeout ends it.
-      rawRequest(
-        [
-          'GET /api/v1/reports HTTP/1.1\r\n',
-          'Host: localhost\r\n',
-          'X-Slow: 1\r\n',
-          'X-Slow: 2\r\n',
-          'X-Slow: 3\r\n',
-          'X-Slow: 4\r\n',
-          'X-Slow: 5\r\n',
-          'X-Slow: 6\r\n',
-          'X-Slow: 7\r\n',
-        ],
-        { gapMs: 2_000 },
-      ),
+      rawRequest([
+        'GET /api/v1/reports HTTP/1.1\r\n',
+        [2_000, 'Host: localhost\r\n'],
+        [2_000, 'X-Slow: 1\r\n'],
+        [2_000, 'X-Slow: 2\r\n'],
+        [2_000, 'X-Slow: 3\r\n'],
+        [2_000, 'X-Slow: 4\r\n'],
+        [2_000, 'X-Slow: 5\r\n'],
+        [2_000, 'X-Slow: 6\r\n'],
+        [2_000, 'X-Slow: 7\r\n'],
+      ]),
       // A body announced but never sent: the 10 s body timeout ends it.
       rawRequest([
         'POST /api/v1/count?base=http://x.invalid/ HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/html\r\nContent-Length: 1000\r\n\r\n<a href=x>',
@@ -216,24 +214,24 @@ describe('malformed requests', () => {
       rawRequest(
         [
           'POST /api/v1/count?base=http://x.invalid/ HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/html\r\nContent-Length: 1000\r\n\r\n',
-          ...Array.from({ length: 30 }, () => 'x'),
+          ...Array.from({ length: 30 }, (): Chunk => [3_000, 'x']),
         ],
-        { gapMs: 3_000, giveUpMs: 90_000 },
+        90_000,
       ),
     ]);
     console.log(
-      `slow headers cut after ${slowHeaders.closedAfterMs} ms, slow body after ${slowBody.closedAfterMs} ms, ` +
-        `trickled body after ${trickle.closedAfterMs} ms (status ${trickle.status ?? 'none'})`,
+      `slow headers cut after ${slowHeaders.elapsedMs} ms, slow body after ${slowBody.elapsedMs} ms, ` +
+        `trickled body after ${trickle.elapsedMs} ms (status ${trickle.status ?? 'none'})`,
     );
-    expect(slowHeaders.closedAfterMs).toBeGreaterThan(9_000);
-    expect(slowHeaders.closedAfterMs).toBeLessThan(20_000);
+    expect(slowHeaders.elapsedMs).toBeGreaterThan(9_000);
+    expect(slowHeaders.elapsedMs).toBeLessThan(20_000);
     expect(slowHeaders.status ?? 408).toBe(408);
-    expect(slowBody.closedAfterMs).toBeGreaterThan(9_000);
-    expect(slowBody.closedAfterMs).toBeLessThan(15_000);
+    expect(slowBody.elapsedMs).toBeGreaterThan(9_000);
+    expect(slowBody.elapsedMs).toBeLessThan(15_000);
     expect([undefined, 400, 408]).toContain(slowBody.status);
     // Not nginx's 10 s between reads (bytes kept coming), and well before the 90 s the bytes would take.
-    expect(trickle.closedAfterMs).toBeGreaterThan(25_000);
-    expect(trickle.closedAfterMs).toBeLessThan(40_000);
+    expect(trickle.elapsedMs).toBeGreaterThan(25_000);
+    expect(trickle.elapsedMs).toBeLessThan(40_000);
     expect([undefined, 408]).toContain(trickle.status);
   });
 });

@@ -3,23 +3,22 @@
  * the production images' properties read off their file systems and metadata,
  * running containers becoming healthy, a failing test failing the build, the
  * gateway's configuration, its refusal to serve /metrics and the security headers
- * on each of its error answers, and no setuid or setgid file in any production image.
+ * on each of its error answers, its limits taken from the environment at start
+ * (and refused, exit 78, when bad), and no setuid or setgid file in any production image.
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { docker, run } from '@stagecraft/testkit/command';
+import { REPO_ROOT, copyRepository } from '@stagecraft/testkit/repository';
 import {
-  REPO_ROOT,
   build,
-  copyRepository,
-  docker,
   imageFiles,
   layerFiles,
   nodeInImage,
   mustBuild,
   publishedPort,
   requireDocker,
-  run,
   runHardened,
   setuidFiles,
   waitHealthy,
@@ -262,9 +261,11 @@ describe('build cache', () => {
 describe('gateway image', () => {
   const image = `${TAG}/gateway:production`;
 
-  it('builds, checking its configuration with nginx -t, on the reference nginx.conf', () => {
+  it('builds, rendering its templates with the defaults and checking them with nginx -t, on the reference nginx.conf', () => {
     const output = mustBuild({ dockerfile: 'nginx/Dockerfile', tag: image });
-    expect(output).toMatch(/RUN nginx -t[\s\S]*?DONE/);
+    expect(output).toMatch(
+      /RUN \. \/docker-entrypoint\.d\/18-stagecraft-limits\.envsh[^\n]*&& nginx -t[\s\S]*?DONE/,
+    );
     const reference = docker('run', '--rm', '--entrypoint', 'cat', 'nginx:latest', '/etc/nginx/nginx.conf');
     expect(docker('run', '--rm', '--entrypoint', 'cat', image, '/etc/nginx/nginx.conf')).toBe(reference);
     expect(run('docker', ['run', '--rm', '--entrypoint', 'nginx', image, '-t']).status).toBe(0);
@@ -280,6 +281,9 @@ describe('gateway image', () => {
       '/var/cache/nginx:uid=101,gid=101',
       '--tmpfs',
       '/run:uid=101,gid=101',
+      // What the entrypoint renders from the templates at start (a tmpfs in production too).
+      '--tmpfs',
+      '/etc/nginx/conf.d:uid=101,gid=101',
       // A test-only second server: every status through the same snippets, on demand.
       '-v',
       `${join(REPO_ROOT, 'e2e/gateway/90-every-status.conf')}:/etc/nginx/conf.d/90-every-status.conf:ro`,
@@ -295,7 +299,7 @@ describe('gateway image', () => {
       '/api/v1/metrics',
       '/api/metrics/x',
       '/metrics?format=text',
-      '/',
+      '/no-such-page',
       '/api',
     ]) {
       const problem = expectGatewayProblem(await rawGet(port, path), 404, path);
@@ -365,6 +369,8 @@ describe('gateway image, in front of an upstream that echoes what reaches it', (
       '/var/cache/nginx:uid=101,gid=101',
       '--tmpfs',
       '/run:uid=101,gid=101',
+      '--tmpfs',
+      '/etc/nginx/conf.d:uid=101,gid=101',
       '-p',
       '127.0.0.1::8080',
     ]);
@@ -477,6 +483,163 @@ describe('gateway image, in front of an upstream that echoes what reaches it', (
     }
     expect(body).toBe('<a href=x>\n');
     expect(echoed.head.join('\n')).not.toMatch(/X-Trailer/i);
+  });
+});
+
+describe('gateway image, its limits from the environment', () => {
+  const image = `${TAG}/gateway:production`;
+  const network = `${TAG}-gateway-limits-net`;
+  const upstream = `${TAG}-gateway-limits-echo`;
+  /** 11 MiB: above the default FETCH_MAX_BYTES (10 MiB), which would refuse it. */
+  const RAISED = 11 * 1024 * 1024;
+  const LOWERED = 2048;
+  const ports: Record<number, number> = {};
+
+  /** A gateway run as production runs it (read-only, conf.d on tmpfs), with `env`. */
+  const startGateway = (container: string, env: string[]) =>
+    runHardened(container, image, [
+      '--network',
+      network,
+      '--tmpfs',
+      '/var/cache/nginx:uid=101,gid=101',
+      '--tmpfs',
+      '/run:uid=101,gid=101',
+      '--tmpfs',
+      '/etc/nginx/conf.d:uid=101,gid=101',
+      ...env.flatMap((e) => ['-e', e]),
+      '-p',
+      '127.0.0.1::8080',
+    ]);
+  /** POST /api/v1/count with a body of `bytes` bytes, to the gateway on `port`. */
+  const post = async (port: number, bytes: number) => {
+    const response = await fetch(`http://127.0.0.1:${port}/api/v1/count?base=http://x.invalid/`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/html' },
+      body: 'x'.repeat(bytes),
+    });
+    return {
+      status: response.status,
+      type: response.headers.get('content-type'),
+      body: await response.text(),
+    };
+  };
+  /** The configuration nginx would load, rendered by the image's entrypoint with `env`. */
+  const rendered = (env: string[]) =>
+    run('docker', ['run', '--rm', ...env.flatMap((e) => ['-e', e]), image, 'nginx', '-T']);
+
+  beforeAll(async () => {
+    run('docker', ['rm', '-f', upstream, `${TAG}-gateway-raised`, `${TAG}-gateway-lowered`]);
+    run('docker', ['network', 'rm', network]);
+    docker('network', 'create', network);
+    docker(
+      'run',
+      '-d',
+      '--name',
+      upstream,
+      '--network',
+      network,
+      '--network-alias',
+      'sidecar',
+      '--read-only',
+      '--user',
+      'node',
+      '-v',
+      `${join(REPO_ROOT, 'e2e/gateway/echo-upstream.mjs')}:/echo.mjs:ro`,
+      'node:24-trixie-slim',
+      'node',
+      '/echo.mjs',
+    );
+    for (const [name, limit] of [
+      ['raised', RAISED],
+      ['lowered', LOWERED],
+    ] as const) {
+      const container = `${TAG}-gateway-${name}`;
+      containers.push(container);
+      startGateway(container, [`FETCH_MAX_BYTES=${limit}`]);
+      await waitHealthy(container);
+      ports[limit] = publishedPort(container, 8080);
+    }
+  });
+
+  afterAll(() => {
+    // The gateways too: a network with containers on it cannot be removed.
+    run('docker', ['rm', '-f', upstream, `${TAG}-gateway-raised`, `${TAG}-gateway-lowered`]);
+    run('docker', ['network', 'rm', network]);
+  });
+
+  it.each([
+    ['raised', RAISED],
+    ['lowered', LOWERED],
+  ])(
+    'takes a body of exactly FETCH_MAX_BYTES %s (%i), and answers one byte more with a 413 stating it',
+    async (_name, limit) => {
+      const port = ports[limit]!;
+      expect((await post(port, limit)).status).toBe(200);
+      const over = await post(port, limit + 1);
+      expect(over.status).toBe(413);
+      expect(over.type).toBe('application/problem+json');
+      expect(JSON.parse(over.body)).toEqual({
+        type: 'urn:stagecraft:problem:body-too-large',
+        title: 'Request body too large',
+        status: 413,
+        detail: `The request body is over the gateway's limit of ${limit} bytes.`,
+      });
+    },
+  );
+
+  it('renders its timeouts from the environment, and the defaults for a variable unset or empty', () => {
+    const custom = rendered([
+      'GATEWAY_PROXY_READ_TIMEOUT_MS=50000',
+      'GATEWAY_PROXY_SEND_TIMEOUT_MS=40000',
+      'GATEWAY_UPSTREAM_KEEPALIVE_TIMEOUT_MS=30000',
+    ]);
+    expect(custom.status, custom.stderr).toBe(0);
+    expect(custom.stdout).toContain('proxy_read_timeout 50000ms;');
+    expect(custom.stdout).toContain('proxy_send_timeout 40000ms;');
+    expect(custom.stdout).toContain('keepalive_timeout 30000ms;');
+    const defaults = rendered(['FETCH_MAX_BYTES=', 'GATEWAY_PROXY_READ_TIMEOUT_MS=  ']);
+    expect(defaults.status, defaults.stderr).toBe(0);
+    expect(defaults.stdout).toContain('client_max_body_size 10485760;');
+    expect(defaults.stdout).toContain('proxy_read_timeout 45000ms;');
+    // nginx's own variables pass through the renderer untouched.
+    expect(defaults.stdout).toContain('proxy_set_header Host $host;');
+  });
+
+  it.each([
+    [
+      'FETCH_MAX_BYTES=10m',
+      'FETCH_MAX_BYTES: must be a whole number of bytes from 1024 to 1073741824, got "10m"',
+    ],
+    [
+      'FETCH_MAX_BYTES=1023',
+      'FETCH_MAX_BYTES: must be a whole number of bytes from 1024 to 1073741824, got "1023"',
+    ],
+    [
+      'GATEWAY_UPSTREAM_KEEPALIVE_TIMEOUT_MS=60s',
+      'GATEWAY_UPSTREAM_KEEPALIVE_TIMEOUT_MS: must be a whole number of milliseconds from 1000 to 600000, got "60s"',
+    ],
+  ])('exits 78 before nginx starts for %s, with one line naming the variable', (setting, message) => {
+    const result = run('docker', ['run', '--rm', '-e', setting, image]);
+    expect(result.status).toBe(78);
+    expect(result.stderr.trim().split('\n')).toEqual([`gateway: invalid configuration: ${message}`]);
+    expect(result.stdout + result.stderr).not.toMatch(/start worker process|Running envsubst/);
+  });
+
+  it('exits 78 naming conf.d when a read-only root leaves nowhere to render (the upstream renderer would only log)', () => {
+    const result = run('docker', [
+      'run',
+      '--rm',
+      '--read-only',
+      '--tmpfs',
+      '/var/cache/nginx:uid=101,gid=101',
+      '--tmpfs',
+      '/run:uid=101,gid=101',
+      image,
+    ]);
+    expect(result.status).toBe(78);
+    expect(result.stderr).toMatch(
+      /^gateway: invalid configuration: \/etc\/nginx\/conf\.d is not writable by uid 101/m,
+    );
   });
 });
 

@@ -6,6 +6,7 @@
  * one line on stderr and exit 78 (EX_CONFIG).
  */
 import { isIP } from 'node:net';
+import { limitReadBy, type Hop } from './limits.js';
 
 export class ConfigError extends Error {
   constructor(
@@ -108,23 +109,33 @@ export interface ServerTimeouts {
 }
 
 /**
- * HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS and KEEP_ALIVE_TIMEOUT_MS. Node refuses
- * headersTimeout > requestTimeout; equal would let the header phase eat the whole
- * request's time, so a body could never arrive: the headers' bound must be lower,
- * and the error names it, the one to lower. Keep-alive's default, 65 s, outlives
- * every proxy's upstream keep-alive (nginx and agents use 60 s), or a proxy would
- * send a request into a connection the server is closing.
+ * A limit a service reads under `variable`, with its default and range from
+ * limits.ts (one table for every hop of a request, the gateway's included).
  */
-export function serverTimeouts(env: Env, defaults: { requestTimeoutMs: number }): ServerTimeouts {
-  const headersTimeoutMs = integer(env, 'HEADERS_TIMEOUT_MS', 10_000, 100, 600_000);
-  const requestTimeoutMs = integer(env, 'REQUEST_TIMEOUT_MS', defaults.requestTimeoutMs, 100, 3_600_000);
+export function limit(env: Env, hop: Exclude<Hop, 'gateway'>, variable: string): number {
+  const { default: fallback, min, max } = limitReadBy(hop, variable);
+  return integer(env, variable, fallback, min, max);
+}
+
+/**
+ * HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS and KEEP_ALIVE_TIMEOUT_MS, with the
+ * service's own defaults (limits.ts). Node refuses headersTimeout > requestTimeout;
+ * equal would let the header phase eat the whole request's time, so a body could
+ * never arrive: the headers' bound must be lower, and the error names it, the one
+ * to lower. Keep-alive's default, 65 s, outlives every proxy's upstream keep-alive
+ * (nginx uses 60 s), or a proxy would send a request into a connection the server
+ * is closing.
+ */
+export function serverTimeouts(env: Env, hop: Exclude<Hop, 'gateway'>): ServerTimeouts {
+  const headersTimeoutMs = limit(env, hop, 'HEADERS_TIMEOUT_MS');
+  const requestTimeoutMs = limit(env, hop, 'REQUEST_TIMEOUT_MS');
   if (headersTimeoutMs >= requestTimeoutMs) {
     throw new ConfigError(
       'HEADERS_TIMEOUT_MS',
       `must be less than REQUEST_TIMEOUT_MS (${requestTimeoutMs}), got ${headersTimeoutMs}`,
     );
   }
-  const keepAliveTimeoutMs = integer(env, 'KEEP_ALIVE_TIMEOUT_MS', 65_000, 1_000, 600_000);
+  const keepAliveTimeoutMs = limit(env, hop, 'KEEP_ALIVE_TIMEOUT_MS');
   return { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs };
 }
 
@@ -141,13 +152,13 @@ export interface ServerConfig extends ServerTimeouts {
 /** HOST, PORT, METRICS_PORT, LOG_LEVEL and the server timeouts, with a service's own defaults. */
 export function serverConfig(
   env: Env,
-  defaults: { port: number; metricsPort: number; requestTimeoutMs: number },
+  defaults: { port: number; metricsPort: number; hop: Exclude<Hop, 'gateway'> },
 ): ServerConfig {
   return {
     host: listenHost(env),
     ...listenPorts(env, defaults),
     logLevel: logLevel(env),
-    ...serverTimeouts(env, defaults),
+    ...serverTimeouts(env, defaults.hop),
   };
 }
 

@@ -8,6 +8,7 @@ export {
   configOrExit,
   exitForConfig,
   integer,
+  limit,
   serverConfig,
   text,
   validHost,
@@ -16,6 +17,20 @@ export {
   type ServerConfig,
   type ServerTimeouts,
 } from './config.js';
+export {
+  LIMITS,
+  ORDERING_RULES,
+  STOP_GRACE_PERIOD,
+  limitDefaults,
+  limitReadBy,
+  orderingViolations,
+  type Hop,
+  type Limit,
+  type LimitName,
+  type LimitValues,
+  type OrderingRule,
+  type OrderingViolation,
+} from './limits.js';
 export { openApiDocument, routeTemplates, type OpenApiDocument, type RouteTemplate } from './openapi.js';
 export {
   PROBLEM_CONTENT_TYPE,

@@ -87,7 +87,7 @@ describe('listenPorts', () => {
 
 describe('serverTimeouts', () => {
   it('orders headers < whole request, with keep-alive above nginx (60 s)', () => {
-    const timeouts = serverTimeouts({}, { requestTimeoutMs: 30_000 });
+    const timeouts = serverTimeouts({}, 'sidecar');
     expect(timeouts).toEqual({
       headersTimeoutMs: 10_000,
       requestTimeoutMs: 30_000,
@@ -101,13 +101,13 @@ describe('serverTimeouts', () => {
     [{ HEADERS_TIMEOUT_MS: '99' }, 'HEADERS_TIMEOUT_MS'],
     [{ KEEP_ALIVE_TIMEOUT_MS: '999' }, 'KEEP_ALIVE_TIMEOUT_MS'],
   ])('refuses %j naming %s, the one to change', (env, variable) => {
-    expect(() => serverTimeouts(env, { requestTimeoutMs: 30_000 })).toThrow(new RegExp(`^${variable}: `));
+    expect(() => serverTimeouts(env, 'sidecar')).toThrow(new RegExp(`^${variable}: `));
   });
 });
 
 describe('serverConfig', () => {
   it("takes each service's defaults, and every variable set to nothing as unset", () => {
-    const defaults = { port: 8080, metricsPort: 9464, requestTimeoutMs: 30_000 };
+    const defaults = { port: 8080, metricsPort: 9464, hop: 'sidecar' as const };
     const expected = {
       host: '0.0.0.0',
       port: 8080,

@@ -7,7 +7,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { ConfigError, integer, serverConfig, text, type Env, type ServerConfig } from '@stagecraft/contract';
+import {
+  ConfigError,
+  integer,
+  limit,
+  serverConfig,
+  text,
+  type Env,
+  type ServerConfig,
+} from '@stagecraft/contract';
 import { AllowEntryError, parseAllowEntry } from './fetch/ssrf-guard.js';
 
 /** Where it listens, how it logs and its server timeouts: ServerConfig, read as the sidecar's is. */
@@ -124,10 +132,11 @@ export function loadConfig(
       throw error;
     }
   }
-  // Behind the sidecar, its REQUEST_TIMEOUT_MS (30 s) cuts a trickled body first:
-  // 5 s more here, so the sidecar's 408 is the one clients see.
-  const server = serverConfig(env, { port: 3000, metricsPort: 9464, requestTimeoutMs: 35_000 });
-  const fetchTimeoutMs = integer(env, 'FETCH_TIMEOUT_MS', 10_000, 100, 300_000);
+  // The limits ordered across hops (REQUEST_TIMEOUT_MS above the sidecar's, so its
+  // 408 is the one clients see; FETCH_TIMEOUT_MS below the sidecar's wait for the
+  // API...) take their defaults and ranges from @stagecraft/contract's limits.ts.
+  const server = serverConfig(env, { port: 3000, metricsPort: 9464, hop: 'api' });
+  const fetchTimeoutMs = limit(env, 'api', 'FETCH_TIMEOUT_MS');
   return {
     ...server,
     dataDir,
@@ -136,13 +145,13 @@ export function loadConfig(
       integer(env, 'FETCH_CONNECT_TIMEOUT_MS', 3_000, 50, 60_000),
       fetchTimeoutMs,
     ),
-    fetchMaxBytes: integer(env, 'FETCH_MAX_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    fetchMaxBytes: limit(env, 'api', 'FETCH_MAX_BYTES'),
     fetchMaxRedirects: integer(env, 'FETCH_MAX_REDIRECTS', 5, 0, 20),
     fetchAllowHosts: allow,
     // Each fetch holds sockets and a counter for up to FETCH_TIMEOUT_MS; 16 keeps one CPU busy without queueing.
     fetchMaxConcurrent: integer(env, 'FETCH_MAX_CONCURRENT', 16, 1, 10_000),
     fetchDnsServers: dnsServers(env),
-    shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    shutdownTimeoutMs: limit(env, 'api', 'SHUTDOWN_TIMEOUT_MS'),
     apiToken: readApiToken(env, readFile),
   };
 }

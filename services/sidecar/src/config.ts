@@ -8,6 +8,7 @@
 import {
   ConfigError,
   integer,
+  limit,
   serverConfig,
   text,
   validHost,
@@ -58,7 +59,9 @@ export function loadConfig(env: Env = process.env): Config {
       `must be a plain http://host:port URL, got ${JSON.stringify(rawUpstream)}`,
     );
   }
-  const server = serverConfig(env, { port: 8080, metricsPort: 9464, requestTimeoutMs: 30_000 });
+  // The limits ordered across hops take their defaults and ranges from
+  // @stagecraft/contract's limits.ts, where the rules between them are.
+  const server = serverConfig(env, { port: 8080, metricsPort: 9464, hop: 'sidecar' });
   const metricsHost = text(env, 'METRICS_HOST', server.host);
   if (!validHost(metricsHost)) {
     throw new ConfigError(
@@ -72,8 +75,8 @@ export function loadConfig(env: Env = process.env): Config {
     // gateway (nginx streams bodies through unbuffered, with no deadline for a whole one).
     ...server,
     upstream,
-    upstreamTimeoutMs: integer(env, 'UPSTREAM_TIMEOUT_MS', 30_000, 100, 600_000),
+    upstreamTimeoutMs: limit(env, 'sidecar', 'UPSTREAM_TIMEOUT_MS'),
     upstreamRetries: integer(env, 'UPSTREAM_RETRIES', 2, 0, 5),
-    shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 15_000, 0, 600_000),
+    shutdownTimeoutMs: limit(env, 'sidecar', 'SHUTDOWN_TIMEOUT_MS'),
   };
 }

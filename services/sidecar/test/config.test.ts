@@ -1,7 +1,6 @@
 /** The sidecar's configuration: defaults, every rejection naming its variable, empty as unset, timeout order. */
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '@stagecraft/contract';
+import { ConfigError, LIMITS } from '@stagecraft/contract';
 import { loadConfig } from '../src/config.js';
 
 describe('sidecar configuration', () => {
@@ -55,14 +54,10 @@ describe('sidecar configuration', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({ headersTimeoutMs: 10_000, requestTimeoutMs: 30_000 });
     expect(config.headersTimeoutMs).toBeLessThan(config.requestTimeoutMs);
-    // nginx's upstream keepalive_timeout toward the sidecar, read from the gateway's own configuration.
-    const nginx = readFileSync(
-      new URL('../../../nginx/conf.d/00-gateway-http.conf', import.meta.url),
-      'utf8',
-    );
-    const upstreamBlock = /upstream sidecar \{([^}]*)\}/.exec(nginx)?.[1] ?? '';
-    const seconds = Number(/keepalive_timeout\s+(\d+)s;/.exec(upstreamBlock)?.[1]);
-    expect(seconds).toBeGreaterThan(0);
-    expect(config.keepAliveTimeoutMs).toBeGreaterThan(seconds * 1_000);
+    // nginx's upstream keepalive_timeout toward the sidecar is this limit in its
+    // templates (test/limits-agree.test.ts at the root holds them to it).
+    const gateway = LIMITS.GATEWAY_UPSTREAM_KEEPALIVE_TIMEOUT_MS.default;
+    expect(config.keepAliveTimeoutMs).toBeGreaterThan(gateway);
+    expect(config.keepAliveTimeoutMs).toBe(LIMITS.SIDECAR_KEEP_ALIVE_TIMEOUT_MS.default);
   });
 });

@@ -1,0 +1,242 @@
+/**
+ * Every limit and timeout that must agree, or keep an order, across the hops a
+ * request takes (client -> gateway -> sidecar -> API -> the page it fetches), in
+ * one place: the variable a deployment sets, its default and range, which hop
+ * reads it under which name, and the rules the values must keep together.
+ *
+ * The services read their defaults and ranges from here (config.ts); the gateway
+ * image (nginx/entrypoint/18-stagecraft-limits.envsh), every stack file and the
+ * benchmark gateway hold copies, which the root's test/limits-agree.test.ts holds to this
+ * file. Raising a limit at deploy time is one variable: every stack passes it,
+ * under the name below, to every hop that reads it.
+ *
+ * Not here, because no hop of ours sets it: the sidecar's pooled connections to
+ * the API. Node's agent, built without a `timeout` (proxy-app.ts), keeps an idle
+ * socket until the API closes it at API_KEEP_ALIVE_TIMEOUT_MS; it would retire
+ * it 1 s before the API's advertised Keep-Alive only if it had a timeout set.
+ */
+
+/** The hops that read a limit: nginx (its templates) and the two Node services (their environment). */
+export type Hop = 'gateway' | 'sidecar' | 'api';
+
+/** In a stack file, this "variable" is the service's `stop_grace_period`, which the orchestrator reads. */
+export const STOP_GRACE_PERIOD = 'stop_grace_period';
+
+export interface Limit {
+  /** Milliseconds, or bytes: the value is always whole digits, the unit is the name's. */
+  unit: 'ms' | 'bytes';
+  default: number;
+  min: number;
+  max: number;
+  /** The hops that read it, each under its own name (or STOP_GRACE_PERIOD). */
+  readBy: Partial<Record<Hop, string>>;
+}
+
+const ms = (value: number, min: number, max: number, readBy: Partial<Record<Hop, string>>): Limit => ({
+  unit: 'ms',
+  default: value,
+  min,
+  max,
+  readBy,
+});
+
+/** Keyed by the variable a deployment sets (an environment variable or an .env line). */
+export const LIMITS = {
+  // The largest page counted: fetched (GET /count) or posted (POST /count, whose
+  // body is the page itself, identity-coded). The gateway refuses a body above the
+  // same number, so a body the API would refuse never crosses the stack.
+  FETCH_MAX_BYTES: {
+    unit: 'bytes',
+    default: 10 * 1024 * 1024,
+    min: 1024,
+    max: 1024 * 1024 * 1024,
+    readBy: { api: 'FETCH_MAX_BYTES', gateway: 'FETCH_MAX_BYTES' },
+  },
+  // The API.
+  FETCH_TIMEOUT_MS: ms(10_000, 100, 300_000, { api: 'FETCH_TIMEOUT_MS' }),
+  API_HEADERS_TIMEOUT_MS: ms(10_000, 100, 600_000, { api: 'HEADERS_TIMEOUT_MS' }),
+  API_REQUEST_TIMEOUT_MS: ms(35_000, 100, 3_600_000, { api: 'REQUEST_TIMEOUT_MS' }),
+  API_KEEP_ALIVE_TIMEOUT_MS: ms(65_000, 1_000, 600_000, { api: 'KEEP_ALIVE_TIMEOUT_MS' }),
+  API_SHUTDOWN_TIMEOUT_MS: ms(10_000, 0, 600_000, { api: 'SHUTDOWN_TIMEOUT_MS' }),
+  API_STOP_GRACE_PERIOD_MS: ms(15_000, 1_000, 3_600_000, { api: STOP_GRACE_PERIOD }),
+  // The sidecar.
+  UPSTREAM_TIMEOUT_MS: ms(30_000, 100, 600_000, { sidecar: 'UPSTREAM_TIMEOUT_MS' }),
+  SIDECAR_HEADERS_TIMEOUT_MS: ms(10_000, 100, 600_000, { sidecar: 'HEADERS_TIMEOUT_MS' }),
+  SIDECAR_REQUEST_TIMEOUT_MS: ms(30_000, 100, 3_600_000, { sidecar: 'REQUEST_TIMEOUT_MS' }),
+  SIDECAR_KEEP_ALIVE_TIMEOUT_MS: ms(65_000, 1_000, 600_000, { sidecar: 'KEEP_ALIVE_TIMEOUT_MS' }),
+  SIDECAR_SHUTDOWN_TIMEOUT_MS: ms(15_000, 0, 600_000, { sidecar: 'SHUTDOWN_TIMEOUT_MS' }),
+  SIDECAR_STOP_GRACE_PERIOD_MS: ms(20_000, 1_000, 3_600_000, { sidecar: STOP_GRACE_PERIOD }),
+  // The gateway (nginx: proxy_read_timeout and proxy_send_timeout of /api/, the
+  // keepalive_timeout of its pool of connections to the sidecar).
+  GATEWAY_PROXY_READ_TIMEOUT_MS: ms(45_000, 1_000, 3_600_000, {
+    gateway: 'GATEWAY_PROXY_READ_TIMEOUT_MS',
+  }),
+  GATEWAY_PROXY_SEND_TIMEOUT_MS: ms(30_000, 1_000, 3_600_000, {
+    gateway: 'GATEWAY_PROXY_SEND_TIMEOUT_MS',
+  }),
+  GATEWAY_UPSTREAM_KEEPALIVE_TIMEOUT_MS: ms(60_000, 1_000, 600_000, {
+    gateway: 'GATEWAY_UPSTREAM_KEEPALIVE_TIMEOUT_MS',
+  }),
+  GATEWAY_STOP_GRACE_PERIOD_MS: ms(10_000, 1_000, 3_600_000, { gateway: STOP_GRACE_PERIOD }),
+} as const satisfies Record<string, Limit>;
+
+export type LimitName = keyof typeof LIMITS;
+export type LimitValues = Record<LimitName, number>;
+
+/** The default of every limit. */
+export function limitDefaults(): LimitValues {
+  return Object.fromEntries(
+    Object.entries(LIMITS).map(([name, limit]) => [name, limit.default]),
+  ) as LimitValues;
+}
+
+/** The limit a hop reads under `variable` (HEADERS_TIMEOUT_MS is the API's and the sidecar's, with their own values). */
+export function limitReadBy(hop: Hop, variable: string): Limit {
+  const limit = Object.values(LIMITS).find((l: Limit) => l.readBy[hop] === variable);
+  if (limit === undefined) throw new Error(`no limit is read by the ${hop} as ${variable}`);
+  return limit;
+}
+
+/** `below` + `by` must not exceed `above`: by 1 (ms) is "strictly below", by 0 "at most". */
+export interface OrderingRule {
+  below: LimitName;
+  above: LimitName;
+  by: number;
+  /** Why, and where the rule comes from. */
+  why: string;
+}
+
+export const ORDERING_RULES: readonly OrderingRule[] = [
+  // Response waits, innermost first (README, "Timeouts"; the nginx server's /api/ comment).
+  {
+    below: 'FETCH_TIMEOUT_MS',
+    above: 'UPSTREAM_TIMEOUT_MS',
+    by: 1,
+    why: "the sidecar waits for the API longer than a fetch may take, so a slow page gets the API's 504 (timeout), which says why",
+  },
+  {
+    below: 'UPSTREAM_TIMEOUT_MS',
+    above: 'GATEWAY_PROXY_READ_TIMEOUT_MS',
+    by: 1,
+    why: "the gateway waits longer than the sidecar, so the sidecar's metered 504 problem document is what clients see, not nginx's",
+  },
+  // Request bodies (README, "Timeouts"; the comment on the API's REQUEST_TIMEOUT_MS in services/api/src/config.ts).
+  {
+    below: 'SIDECAR_REQUEST_TIMEOUT_MS',
+    above: 'API_REQUEST_TIMEOUT_MS',
+    by: 1,
+    why: 'the sidecar cuts a trickled body first, so its 408 is the one clients see',
+  },
+  {
+    below: 'SIDECAR_REQUEST_TIMEOUT_MS',
+    above: 'GATEWAY_PROXY_SEND_TIMEOUT_MS',
+    by: 0,
+    why: "a body that stops moving is the sidecar's to end (408, counted from the request's start) before nginx's per-write send timeout cuts the connection without an answer",
+  },
+  // Within each service: Node refuses headersTimeout above requestTimeout, and equal
+  // leaves no time for a body (serverTimeouts in config.ts refuses both at start).
+  {
+    below: 'API_HEADERS_TIMEOUT_MS',
+    above: 'API_REQUEST_TIMEOUT_MS',
+    by: 1,
+    why: 'the API refuses its headers timeout at or above its whole-request timeout',
+  },
+  {
+    below: 'SIDECAR_HEADERS_TIMEOUT_MS',
+    above: 'SIDECAR_REQUEST_TIMEOUT_MS',
+    by: 1,
+    why: 'the sidecar refuses its headers timeout at or above its whole-request timeout',
+  },
+  // Idle keep-alive: a pool retires a connection before the server behind it
+  // closes it, or a request goes into a closing socket (serverTimeouts' comment in
+  // config.ts). 1 s apart, the margin Node's own agent keeps from a server's hint.
+  {
+    below: 'GATEWAY_UPSTREAM_KEEPALIVE_TIMEOUT_MS',
+    above: 'SIDECAR_KEEP_ALIVE_TIMEOUT_MS',
+    by: 1_000,
+    why: "the gateway's pool to the sidecar retires idle connections before the sidecar closes them",
+  },
+  {
+    below: 'GATEWAY_UPSTREAM_KEEPALIVE_TIMEOUT_MS',
+    above: 'API_KEEP_ALIVE_TIMEOUT_MS',
+    by: 1_000,
+    why: "the benchmark gateway's pool straight to the API (bench/gateway/) retires idle connections before the API closes them",
+  },
+  // Stopping: each drain ends before the orchestrator's SIGKILL, with a second to
+  // exit (README: stop_grace_period above each service's own shutdown timeout).
+  {
+    below: 'API_SHUTDOWN_TIMEOUT_MS',
+    above: 'API_STOP_GRACE_PERIOD_MS',
+    by: 1_000,
+    why: "the API's drain ends, and the process exits, before its stop_grace_period runs out",
+  },
+  {
+    below: 'SIDECAR_SHUTDOWN_TIMEOUT_MS',
+    above: 'SIDECAR_STOP_GRACE_PERIOD_MS',
+    by: 1_000,
+    why: "the sidecar's drain ends, and the process exits, before its stop_grace_period runs out",
+  },
+  // ...and a request in flight when the stop comes, whose longest part is a fetch,
+  // can finish at every hop (nginx's graceful stop has no deadline of its own but
+  // the stop_grace_period).
+  {
+    below: 'FETCH_TIMEOUT_MS',
+    above: 'API_SHUTDOWN_TIMEOUT_MS',
+    by: 0,
+    why: 'a fetch in flight when the API is stopped ends with its answer, not a cut connection',
+  },
+  {
+    below: 'FETCH_TIMEOUT_MS',
+    above: 'SIDECAR_SHUTDOWN_TIMEOUT_MS',
+    by: 0,
+    why: "a request the sidecar relays when it is stopped ends with the API's answer",
+  },
+  {
+    below: 'FETCH_TIMEOUT_MS',
+    above: 'GATEWAY_STOP_GRACE_PERIOD_MS',
+    by: 0,
+    why: "a request in flight when the gateway is stopped ends with an answer before the gateway's stop_grace_period runs out",
+  },
+];
+
+/** One rule a set of values breaks, said with the values. */
+export interface OrderingViolation extends OrderingRule {
+  message: string;
+}
+
+/**
+ * The rules `values` break (defaults for any limit not given), none when they are
+ * in order; and every value outside its range.
+ */
+export function orderingViolations(values: Partial<LimitValues> = {}): OrderingViolation[] {
+  const all = { ...limitDefaults(), ...values };
+  const broken: OrderingViolation[] = [];
+  for (const [name, limit] of Object.entries(LIMITS) as [LimitName, Limit][]) {
+    const value = all[name];
+    if (!Number.isSafeInteger(value) || value < limit.min || value > limit.max) {
+      broken.push({
+        below: name,
+        above: name,
+        by: 0,
+        why: 'each hop refuses a value outside its range at start',
+        message: `${name} (${value}) must be a whole number from ${limit.min} to ${limit.max}`,
+      });
+    }
+  }
+  for (const rule of ORDERING_RULES) {
+    const below = all[rule.below];
+    const above = all[rule.above];
+    if (below + rule.by <= above) continue;
+    const relation =
+      rule.by === 0
+        ? 'at most'
+        : rule.by === 1
+          ? 'below'
+          : `at least ${rule.by} ${LIMITS[rule.above].unit} below`;
+    broken.push({
+      ...rule,
+      message: `${rule.below} (${below}) must be ${relation} ${rule.above} (${above}): ${rule.why}`,
+    });
+  }
+  return broken;
+}
