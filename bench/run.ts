@@ -4,25 +4,29 @@
  * and the goals table in the README (a quick run writes *.quick.* files instead
  * and leaves the README alone). Not a test: it prints numbers.
  * `--report-only` renders the report again from the last run's JSON.
+ * `--dev-loop-only` times the two development loops alone (bind mounts and
+ * Compose Watch, with or without --quick) and prints them, writing nothing: a
+ * report holds one whole run.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { format, resolveConfig } from 'prettier';
 import { join } from 'node:path';
 import { measureCounting } from './lib/counting.js';
-import { measureDevLoop } from './lib/dev-loop.js';
+import { measureDevLoops } from './lib/dev-loop.js';
 import { docker } from '@stagecraft/testkit/command';
 import { REPO_ROOT } from '@stagecraft/testkit/repository';
 import { sleep } from '@stagecraft/testkit/wait';
 import { log } from './lib/log.js';
 import { measureImages } from './lib/images.js';
 import { measurePaths } from './lib/paths.js';
-import { chart, goals, goalsTable, markdown, type Results } from './lib/report.js';
+import { chart, devLoopLine, devLoops, goals, goalsTable, markdown, type Results } from './lib/report.js';
 import { memoryNow, sampleMemory, startStack, stopStack } from './lib/stack.js';
 
 const quick = process.argv.includes('--quick');
 // --report-only: render the report again from the last run's JSON, measuring nothing.
 const reportOnly = process.argv.includes('--report-only');
+const devLoopOnly = process.argv.includes('--dev-loop-only');
 const suffix = quick ? '.quick' : '';
 const started = performance.now();
 
@@ -46,7 +50,7 @@ async function measure(): Promise<Results> {
     const paths = await measurePaths(quick);
     const underLoad = await sampler.stop();
     stopStack();
-    const devLoop = await measureDevLoop(quick);
+    const loops = await measureDevLoops(quick);
     return {
       date: new Date().toISOString(),
       quick,
@@ -56,11 +60,17 @@ async function measure(): Promise<Results> {
       startup,
       memoryMb: { idle, underLoad },
       paths,
-      devLoop,
+      ...loops,
     };
   } finally {
     stopStack();
   }
+}
+
+if (devLoopOnly) {
+  for (const [name, figures] of devLoops(await measureDevLoops(quick)))
+    console.log(devLoopLine(name, figures));
+  process.exit(0);
 }
 
 const json = join(REPO_ROOT, `bench/results/bench${suffix}.json`);

@@ -20,7 +20,10 @@ export interface Results {
     pageBytes: number;
     results: Record<EndpointName, Record<PathName, LoadFigures>>;
   };
+  /** The development loop with bind mounts (docker-compose.yml). */
   devLoop: DevLoopFigures;
+  /** The same loop under Compose Watch (docker-compose.watch.yml); absent from runs before it was measured. */
+  watchLoop?: DevLoopFigures;
 }
 
 export interface Goal {
@@ -31,6 +34,21 @@ export interface Goal {
 
 const f1 = (n: number) => n.toFixed(1);
 const pct = (n: number) => `${(n * 100).toFixed(0)}%`;
+
+/** The development loops measured in a run, by name, bind mounts first. */
+export function devLoops(r: Pick<Results, 'devLoop' | 'watchLoop'>): [string, DevLoopFigures][] {
+  const loops: [string, DevLoopFigures][] = [['bind mounts', r.devLoop]];
+  if (r.watchLoop) loops.push(['Compose Watch', r.watchLoop]);
+  return loops;
+}
+
+/** A loop's spread: its fastest edit to its slowest. */
+const spread = (f: DevLoopFigures) => `${Math.min(...f.allMs)}-${Math.max(...f.allMs)} ms`;
+
+/** One loop's figures in a line: median, spread, every edit. */
+export function devLoopLine(name: string, f: DevLoopFigures): string {
+  return `${name}: median ${f.medianMs.toFixed(0)} ms, spread ${spread(f)} over ${f.edits} edits (all: ${f.allMs.join(', ')} ms)`;
+}
 
 export function goals(r: Results): Goal[] {
   const api = r.images.production.api!;
@@ -52,11 +70,11 @@ export function goals(r: Results): Goal[] {
       figure: `${f1(r.images.buildSeconds.tsChange)} of ${f1(r.images.buildSeconds.cold)} s (${pct(r.images.buildSeconds.tsChange / r.images.buildSeconds.cold)})`,
       met: r.images.buildSeconds.tsChange / r.images.buildSeconds.cold < 0.2,
     },
-    {
-      goal: 'save-to-response under 1.5 s (median)',
-      figure: `${(r.devLoop.medianMs / 1000).toFixed(2)} s over ${r.devLoop.edits} edits`,
-      met: r.devLoop.medianMs < 1500,
-    },
+    ...devLoops(r).map(([name, loop]) => ({
+      goal: `save-to-response under 1 s (median), ${name}`,
+      figure: `${(loop.medianMs / 1000).toFixed(2)} s over ${loop.edits} edits`,
+      met: loop.medianMs < 1000,
+    })),
   ];
   for (const [endpoint, paths] of Object.entries(r.paths.results)) {
     const direct = paths['API direct'];
@@ -220,7 +238,14 @@ export function markdown(r: Results, list: Goal[]): string {
     '',
     '## Development loop',
     '',
-    `Save a \`.ts\` file in the bind mount to the first response through the dev gateway that shows it: median ${r.devLoop.medianMs.toFixed(0)} ms over ${r.devLoop.edits} edits (all: ${r.devLoop.allMs.join(', ')} ms).`,
+    'Save a `.ts` file to the first response through the dev gateway that shows it, the same edit the same number of times in each loop: bind mounts (`docker-compose.yml`), where nodemon in the container sees the save itself, and Compose Watch (`docker-compose.watch.yml`), which copies the save in after 500 ms without another change (a fixed quiet period in Compose) and nodemon then restarts the same way.',
+    '',
+    '| loop | median | spread (fastest to slowest) | edits | every edit |',
+    '| --- | --- | --- | --- | --- |',
+    ...devLoops(r).map(
+      ([name, f]) =>
+        `| ${name} | ${f.medianMs.toFixed(0)} ms | ${spread(f)} | ${f.edits} | ${f.allMs.join(', ')} ms |`,
+    ),
     '',
     '## Counting',
     '',

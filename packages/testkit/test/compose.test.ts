@@ -1,13 +1,22 @@
 /**
- * compose, mustCompose and containerIds against a stand-in `docker` (a shell
- * script first on the PATH) that prints how it was called: the arguments and
- * folder they hand on, and what they make of its answers. No engine is needed.
+ * compose, mustCompose, containerIds and composeUpWatch against a stand-in
+ * `docker` (a shell script first on the PATH) that prints how it was called: the
+ * arguments and folder they hand on, what they make of its answers, and how a
+ * background `up --watch` is stopped. No engine is needed.
  */
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compose, containerIds, mustCompose, type ComposeProject } from '../src/compose.js';
+import {
+  compose,
+  composeUpWatch,
+  containerIds,
+  mustCompose,
+  type ComposeProject,
+  type ComposeWatch,
+} from '../src/compose.js';
+import { poll } from '../src/wait.js';
 
 const bin = mkdtempSync(join(tmpdir(), 'testkit-docker-'));
 afterAll(() => rmSync(bin, { recursive: true, force: true }));
@@ -17,6 +26,12 @@ writeFileSync(
 case "$*" in
   *" ps --all --format "*) printf 'api 1111\\nsidecar 2222\\n\\n' ;;
   *" fail"*) echo "some output"; echo "it broke" >&2; exit 4 ;;
+  *" up --watch"*)
+    printf '%s|' "$PWD" "$PROJECT_VALUE" "$@"; printf '\\n'
+    # As Compose: Ctrl-C ends it, unless this stand-in is told to hang on.
+    if [ "$IGNORE_INT" = 1 ]; then trap '' INT; else trap 'echo stopped by SIGINT; kill $!; exit 130' INT; fi
+    echo "Watch enabled"
+    sleep 30 & wait ;;
   *) printf '%s|' "$PWD" "$PROJECT_VALUE" "$@"; printf '\\n' ;;
 esac
 `,
@@ -57,5 +72,34 @@ describe('mustCompose', () => {
 describe('containerIds', () => {
   it('maps each service to its container id', () => {
     expect(containerIds(project)).toEqual({ api: '1111', sidecar: '2222' });
+  });
+});
+
+describe('composeUpWatch', () => {
+  const watching = (watch: ComposeWatch) =>
+    poll(
+      'the stand-in to watch',
+      async () => watch.output().includes('Watch enabled') || undefined,
+      10_000,
+      20,
+    );
+
+  it("runs docker compose up --watch with the project's name, files, folder and environment, and stops it with SIGINT", async () => {
+    const watch = composeUpWatch(project, '--build');
+    await watching(watch);
+    expect(watch.output()).toContain(
+      `${tmpdir()}|v|compose|-p|testkit-p|-f|a.yml|-f|b.yml|up|--watch|--build|\n`,
+    );
+    await watch.stop(10_000);
+    expect(await watch.exited).toBe(130);
+    expect(watch.output()).toContain('stopped by SIGINT');
+  });
+
+  it('kills it when SIGINT has not stopped it within the grace period', async () => {
+    const watch = composeUpWatch({ ...project, env: { ...project.env, IGNORE_INT: '1' } });
+    await watching(watch);
+    await watch.stop(300);
+    expect(await watch.exited).toBe(-1);
+    expect(watch.output()).not.toContain('stopped by SIGINT');
   });
 });
