@@ -3,8 +3,9 @@
  * the production images' properties read off their file systems and metadata,
  * running containers becoming healthy, a failing test failing the build, the
  * gateway's configuration, its refusal to serve /metrics and the security headers
- * on each of its error answers, its limits taken from the environment at start
- * (and refused, exit 78, when bad), and no setuid or setgid file in any production image.
+ * on each of its error answers, its files owned by root, its limits taken from the
+ * environment at start (and refused, exit 78, when bad), and no setuid or setgid
+ * file in any production image.
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -273,6 +274,36 @@ describe('gateway image', () => {
     expect(user).toBe('nginx');
   });
 
+  it('keeps the site, the configuration and the entrypoint scripts owned by root, unwritable by nginx', () => {
+    const dirs = [
+      '/usr/share/nginx/site',
+      '/usr/share/nginx/errors',
+      '/etc/nginx/templates',
+      '/etc/nginx/snippets',
+      '/docker-entrypoint.d',
+    ];
+    const find = (...test: string[]) =>
+      docker(
+        'run',
+        '--rm',
+        '--entrypoint',
+        'find',
+        image,
+        ...dirs,
+        '(',
+        '-type',
+        'f',
+        '-o',
+        '-type',
+        'd',
+        ')',
+        ...test,
+      );
+    expect(find('-path', '/usr/share/nginx/site/*').split('\n').length).toBeGreaterThan(5);
+    // The site stage builds as node (1000): the files must not keep that owner.
+    expect(find('(', '!', '-user', '0', '-o', '!', '-group', '0', '-o', '-perm', '/022', ')')).toBe('');
+  });
+
   it('serves no /metrics and answers problem documents with every security header, unprivileged and read-only', async () => {
     const container = `${TAG}-gateway-run`;
     containers.push(container);
@@ -312,7 +343,7 @@ describe('gateway image', () => {
     expect(down.type).toBe('urn:stagecraft:problem:bad-gateway');
 
     const statuses = publishedPort(container, 8090);
-    const codes = [400, 403, 404, 405, 413, 414, 429, 500, 501, 502, 503, 504, 505];
+    const codes = [400, 403, 404, 405, 412, 413, 414, 429, 500, 501, 502, 503, 504, 505];
     for (const code of codes)
       expectGatewayProblem(await rawGet(statuses, `/status/${code}`), code, `return ${code}`);
     // nginx's own code for an oversized header goes out as the standard 431.
@@ -591,16 +622,20 @@ describe('gateway image, its limits from the environment', () => {
     const custom = rendered([
       'GATEWAY_PROXY_READ_TIMEOUT_MS=50000',
       'GATEWAY_PROXY_SEND_TIMEOUT_MS=40000',
+      'GATEWAY_CLIENT_BODY_TIMEOUT_MS=41000',
       'GATEWAY_UPSTREAM_KEEPALIVE_TIMEOUT_MS=30000',
     ]);
     expect(custom.status, custom.stderr).toBe(0);
     expect(custom.stdout).toContain('proxy_read_timeout 50000ms;');
     expect(custom.stdout).toContain('proxy_send_timeout 40000ms;');
+    expect(custom.stdout).toContain('client_body_timeout 41000ms;');
     expect(custom.stdout).toContain('keepalive_timeout 30000ms;');
     const defaults = rendered(['FETCH_MAX_BYTES=', 'GATEWAY_PROXY_READ_TIMEOUT_MS=  ']);
     expect(defaults.status, defaults.stderr).toBe(0);
     expect(defaults.stdout).toContain('client_max_body_size 10485760;');
     expect(defaults.stdout).toContain('proxy_read_timeout 45000ms;');
+    expect(defaults.stdout).toContain('proxy_send_timeout 35000ms;');
+    expect(defaults.stdout).toContain('client_body_timeout 10000ms;');
     // nginx's own variables pass through the renderer untouched.
     expect(defaults.stdout).toContain('proxy_set_header Host $host;');
   });
@@ -608,11 +643,15 @@ describe('gateway image, its limits from the environment', () => {
   it.each([
     [
       'FETCH_MAX_BYTES=10m',
-      'FETCH_MAX_BYTES: must be a whole number of bytes from 1024 to 1073741824, got "10m"',
+      'FETCH_MAX_BYTES: must be a whole number of bytes from 1024 to 67108864, got "10m"',
     ],
     [
       'FETCH_MAX_BYTES=1023',
-      'FETCH_MAX_BYTES: must be a whole number of bytes from 1024 to 1073741824, got "1023"',
+      'FETCH_MAX_BYTES: must be a whole number of bytes from 1024 to 67108864, got "1023"',
+    ],
+    [
+      'FETCH_MAX_BYTES=67108865',
+      'FETCH_MAX_BYTES: must be a whole number of bytes from 1024 to 67108864, got "67108865"',
     ],
     [
       'GATEWAY_UPSTREAM_KEEPALIVE_TIMEOUT_MS=60s',

@@ -273,7 +273,7 @@ describe('the API reference at /docs, through the production gateway', () => {
 });
 
 describe('content security policies', () => {
-  it('gives / and /docs (and their files) the site policy, every other header as on an API answer', async () => {
+  it('gives / and /docs (and their files) the site policy, every other header as on an API answer, once, whatever Range asks', async () => {
     const api = await rawGet(GATEWAY_PORT, '/api/v1/openapi.json');
     expect(api.status).toBe(200);
     expectSecurityHeaders(api.head, 'an API answer');
@@ -285,20 +285,25 @@ describe('content security policies', () => {
       '/docs/swagger-ui-bundle.js',
       '/assets/app.js',
       '/site.json',
-    ]) {
-      const answer = await rawGet(GATEWAY_PORT, path);
-      expect(answer.status, path).toBe(200);
-      expect(headerValues(answer.head, 'Content-Security-Policy'), path).toEqual([SITE_CSP]);
-      for (const name of [
-        'X-Content-Type-Options',
-        'X-Frame-Options',
-        'Referrer-Policy',
-        'Cross-Origin-Resource-Policy',
-      ])
-        expect(headerValues(answer.head, name), `${path} ${name}`).toEqual(headerValues(api.head, name));
-      expect(headerValues(answer.head, 'X-Request-Id'), path).toHaveLength(1);
-      expect(headerValues(answer.head, 'Cache-Control'), path).toEqual(['no-cache']);
-    }
+    ])
+      // Ranges are off (max_ranges 0): a range past the end got nginx's own 416
+      // page, every header twice; now any Range gets the whole file.
+      for (const range of ['', 'Range: bytes=999999999-\r\n', 'Range: bytes=0-0\r\n']) {
+        const what = `${path} ${range.trim()}`;
+        const answer = await rawGet(GATEWAY_PORT, path, 'GET', range);
+        expect(answer.status, what).toBe(200);
+        expect(headerValues(answer.head, 'Content-Range'), what).toEqual([]);
+        expect(headerValues(answer.head, 'Content-Security-Policy'), what).toEqual([SITE_CSP]);
+        for (const name of [
+          'X-Content-Type-Options',
+          'X-Frame-Options',
+          'Referrer-Policy',
+          'Cross-Origin-Resource-Policy',
+        ])
+          expect(headerValues(answer.head, name), `${what} ${name}`).toEqual(headerValues(api.head, name));
+        expect(headerValues(answer.head, 'X-Request-Id'), what).toHaveLength(1);
+        expect(headerValues(answer.head, 'Cache-Control'), what).toEqual(['no-cache']);
+      }
   });
 
   it('compresses the scripts and styles (Swagger UI is 1.7 MB as it is)', async () => {
@@ -318,6 +323,13 @@ describe('content security policies', () => {
     for (const path of ['/nothing-here', '/assets/missing.js', '/docs/missing', '/index.html']) {
       expectGatewayProblem(await rawGet(GATEWAY_PORT, path), 404, path);
     }
+    // A condition a site file does not meet: the 412 problem document, not nginx's page.
+    for (const condition of ['If-Match: "nope"', 'If-Unmodified-Since: Thu, 01 Jan 1970 00:00:01 GMT'])
+      expectGatewayProblem(
+        await rawGet(GATEWAY_PORT, '/docs/openapi.json', 'GET', `${condition}\r\n`),
+        412,
+        condition,
+      );
   });
 });
 
@@ -363,6 +375,8 @@ describe('one switch, GATEWAY_SITE, and the development link to Prometheus', () 
     const lines = result.stderr.split('\n').filter((l) => l.includes('invalid configuration'));
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(new RegExp(`^gateway: invalid configuration: ${variable} `));
+    // Refused before anything is rendered (19-stagecraft-site.envsh runs before the renderer).
+    expect(result.stdout + result.stderr).not.toMatch(/Running envsubst|start worker process/);
   });
 
   it('links to Prometheus’s targets where GATEWAY_PROMETHEUS_URL names them, as docker-compose.yml does', async () => {

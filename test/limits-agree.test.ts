@@ -13,6 +13,8 @@ import { describe, expect, it } from 'vitest';
 import {
   LIMITS,
   ORDERING_RULES,
+  hopOrderingViolations,
+  hopRules,
   limitDefaults,
   limitReadBy,
   orderingViolations,
@@ -20,12 +22,14 @@ import {
 } from '@stagecraft/contract';
 import {
   bodyTooLargeDisagreements,
+  dockerfileEnv,
   gatewayDockerfileDisagreements,
   gatewayScriptDisagreements,
   nginxDisagreements,
   overlayDisagreements,
   readmeDisagreements,
   stackDisagreements,
+  templateVariables,
 } from './limits-copies.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -88,6 +92,39 @@ describe('limits.ts', () => {
     }
     expect(() => limitReadBy('gateway', 'SHUTDOWN_TIMEOUT_MS')).toThrow('no limit is read by the gateway');
   });
+
+  it("keeps at least 1 s between two hops, and Node's own strict order within one", () => {
+    const hopsOf = (name: LimitName) => Object.keys(LIMITS[name].readBy).join();
+    for (const rule of ORDERING_RULES) {
+      const within = hopsOf(rule.below) === hopsOf(rule.above);
+      expect(rule.by, `${rule.below} / ${rule.above}`).toBeGreaterThanOrEqual(within ? 1 : 1_000);
+    }
+  });
+});
+
+describe('hopRules and hopOrderingViolations', () => {
+  it('give each hop the rules between two limits it reads from its environment, by its own names', () => {
+    const names = (hop: 'api' | 'sidecar' | 'gateway') => hopRules(hop).map((r) => `${r.below} ${r.above}`);
+    expect(names('api')).toEqual([
+      'API_HEADERS_TIMEOUT_MS API_REQUEST_TIMEOUT_MS',
+      'FETCH_TIMEOUT_MS API_SHUTDOWN_TIMEOUT_MS',
+    ]);
+    expect(names('sidecar')).toEqual(['SIDECAR_HEADERS_TIMEOUT_MS SIDECAR_REQUEST_TIMEOUT_MS']);
+    // A stop_grace_period is the orchestrator's, not the hop's: no drain rule is a hop's.
+    expect(names('gateway')).toEqual([]);
+    const rule = hopRules('api')[1]!;
+    expect(hopOrderingViolations('api', { FETCH_TIMEOUT_MS: 20_000, SHUTDOWN_TIMEOUT_MS: 11_000 })).toEqual([
+      {
+        variable: 'FETCH_TIMEOUT_MS',
+        message: `20000 must be at least 1000 ms below SHUTDOWN_TIMEOUT_MS (11000): ${rule.why}`,
+      },
+    ]);
+    expect(hopOrderingViolations('api', { FETCH_TIMEOUT_MS: 10_000, SHUTDOWN_TIMEOUT_MS: 11_000 })).toEqual(
+      [],
+    );
+    // A rule whose two values are not both given is left alone.
+    expect(hopOrderingViolations('api', { FETCH_TIMEOUT_MS: 20_000 })).toEqual([]);
+  });
 });
 
 describe('orderingViolations', () => {
@@ -111,15 +148,18 @@ describe('orderingViolations', () => {
     },
   );
 
-  it('says "below", "at most" and "at least N ms below" as the rule does', () => {
+  it('says "below" and "at least N ms below" as the rule does', () => {
     const say = (values: Partial<Record<LimitName, number>>) =>
       orderingViolations(values).map((v) => v.message);
-    expect(say({ UPSTREAM_TIMEOUT_MS: 45_000 })[0]).toMatch(
-      /^UPSTREAM_TIMEOUT_MS \(45000\) must be below GATEWAY_PROXY_READ_TIMEOUT_MS \(45000\): /,
+    expect(say({ API_HEADERS_TIMEOUT_MS: 35_000 })[0]).toMatch(
+      /^API_HEADERS_TIMEOUT_MS \(35000\) must be below API_REQUEST_TIMEOUT_MS \(35000\): /,
     );
-    expect(say({ SIDECAR_REQUEST_TIMEOUT_MS: 30_001, API_REQUEST_TIMEOUT_MS: 60_000 })).toEqual([
+    expect(say({ UPSTREAM_TIMEOUT_MS: 44_500 })[0]).toMatch(
+      /^UPSTREAM_TIMEOUT_MS \(44500\) must be at least 1000 ms below GATEWAY_PROXY_READ_TIMEOUT_MS \(45000\): /,
+    );
+    expect(say({ SIDECAR_REQUEST_TIMEOUT_MS: 33_001, API_REQUEST_TIMEOUT_MS: 60_000 })).toEqual([
       expect.stringMatching(
-        /^SIDECAR_REQUEST_TIMEOUT_MS \(30001\) must be at most GATEWAY_PROXY_SEND_TIMEOUT_MS \(30000\)/,
+        /^SIDECAR_REQUEST_TIMEOUT_MS \(33001\) must be at least 2000 ms below GATEWAY_PROXY_SEND_TIMEOUT_MS \(35000\)/,
       ),
     ]);
     expect(say({ GATEWAY_UPSTREAM_KEEPALIVE_TIMEOUT_MS: 64_500 })).toEqual([
@@ -130,22 +170,27 @@ describe('orderingViolations', () => {
 
   it('reports a value outside its range, or not a whole number', () => {
     expect(orderingViolations({ FETCH_MAX_BYTES: 512 }).map((v) => v.message)).toEqual([
-      'FETCH_MAX_BYTES (512) must be a whole number from 1024 to 1073741824',
+      'FETCH_MAX_BYTES (512) must be a whole number from 1024 to 67108864',
     ]);
     expect(orderingViolations({ FETCH_MAX_BYTES: 2048.5 })).toHaveLength(1);
   });
 
-  it('takes raised limits that keep the order, e.g. every fetch-bound timeout doubled', () => {
-    expect(
-      orderingViolations({
-        FETCH_TIMEOUT_MS: 20_000,
-        API_SHUTDOWN_TIMEOUT_MS: 20_000,
-        API_STOP_GRACE_PERIOD_MS: 25_000,
-        GATEWAY_STOP_GRACE_PERIOD_MS: 20_000,
-        SIDECAR_SHUTDOWN_TIMEOUT_MS: 20_000,
-        SIDECAR_STOP_GRACE_PERIOD_MS: 25_000,
-      }),
-    ).toEqual([]);
+  it('takes raised limits that keep the order: a fetch of 20 s, with what README says to raise with it', () => {
+    const raised = {
+      FETCH_TIMEOUT_MS: 20_000,
+      API_SHUTDOWN_TIMEOUT_MS: 21_000,
+      API_STOP_GRACE_PERIOD_MS: 22_000,
+      SIDECAR_SHUTDOWN_TIMEOUT_MS: 21_000,
+      SIDECAR_STOP_GRACE_PERIOD_MS: 22_000,
+      GATEWAY_STOP_GRACE_PERIOD_MS: 21_000,
+    };
+    expect(orderingViolations(raised)).toEqual([]);
+    // The fetch alone breaks every rule it is in whose other limit is still below it.
+    expect(orderingViolations({ FETCH_TIMEOUT_MS: 20_000 }).map((v) => v.above)).toEqual([
+      'API_SHUTDOWN_TIMEOUT_MS',
+      'SIDECAR_SHUTDOWN_TIMEOUT_MS',
+      'GATEWAY_STOP_GRACE_PERIOD_MS',
+    ]);
   });
 });
 
@@ -160,35 +205,118 @@ describe("the gateway's copies", () => {
     expect(gatewayScriptDisagreements(drift(script, /^stagecraft_limit FETCH_MAX_BYTES .*$/m, ''))).toEqual([
       "FETCH_MAX_BYTES: the gateway's entrypoint script does not check it",
     ]);
+    // It checks ranges only: a rule between two gateway limits would need a check there.
+    const rule = {
+      ...ORDERING_RULES[0]!,
+      below: 'GATEWAY_PROXY_SEND_TIMEOUT_MS',
+      above: 'GATEWAY_PROXY_READ_TIMEOUT_MS',
+    } as const;
+    expect(gatewayScriptDisagreements(script, [rule])).toEqual([
+      "GATEWAY_PROXY_SEND_TIMEOUT_MS / GATEWAY_PROXY_READ_TIMEOUT_MS: a rule between two gateway limits, which the gateway's script does not check",
+    ]);
     expect(gatewayScriptDisagreements(script)).toEqual([]);
   });
 
-  it('its Dockerfile runs that script before the renderer, renders at build, and sets no limit itself', () => {
-    const dockerfile = read('nginx/Dockerfile');
+  it('reads ENV instructions as Docker does: both forms, quotes, escapes and continuation lines', () => {
     expect(
-      gatewayDockerfileDisagreements(
-        drift(dockerfile, /^ENV NGINX_ENVSUBST_FILTER=.*$/m, 'ENV FETCH_MAX_BYTES=11534336'),
+      dockerfileEnv(
+        [
+          'FROM x',
+          'ENV A 1 2',
+          'ENV B=1 C="two words" D=\'$x\' \\',
+          '    # a comment inside the instruction',
+          '    E="a\\$b"',
+          'RUN echo ENV F=1',
+          'env G=',
+        ].join('\n'),
       ),
     ).toEqual([
+      { name: 'A', value: '1 2' },
+      { name: 'B', value: '1' },
+      { name: 'C', value: 'two words' },
+      { name: 'D', value: '$x' },
+      { name: 'E', value: 'a$b' },
+      { name: 'G', value: '' },
+    ]);
+  });
+
+  it('its Dockerfile checks before the renderer, renders at build, substitutes exactly the known variables and sets no limit', () => {
+    const dockerfile = read('nginx/Dockerfile');
+    const variables = templateVariables({
+      ...gatewayConfig(),
+      'nginx/templates/errors/413.json.template': read('nginx/templates/errors/413.json.template'),
+    });
+    expect([...variables].sort()).toEqual([
+      'FETCH_MAX_BYTES',
+      'GATEWAY_CLIENT_BODY_TIMEOUT_MS',
+      'GATEWAY_PROMETHEUS_URL',
+      'GATEWAY_PROXY_READ_TIMEOUT_MS',
+      'GATEWAY_PROXY_SEND_TIMEOUT_MS',
+      'GATEWAY_SITE',
+      'GATEWAY_UPSTREAM_KEEPALIVE_TIMEOUT_MS',
+    ]);
+    const check = (text: string) => gatewayDockerfileDisagreements(text, variables);
+    const filter = /^ENV NGINX_ENVSUBST_FILTER=.*$/m;
+    const want =
+      'FETCH_MAX_BYTES|GATEWAY_CLIENT_BODY_TIMEOUT_MS|GATEWAY_PROMETHEUS_URL|GATEWAY_PROXY_READ_TIMEOUT_MS|GATEWAY_PROXY_SEND_TIMEOUT_MS|GATEWAY_SITE|GATEWAY_UPSTREAM_KEEPALIVE_TIMEOUT_MS';
+    expect(check(drift(dockerfile, filter, 'ENV FETCH_MAX_BYTES=11534336'))).toEqual([
       'no NGINX_ENVSUBST_FILTER: every variable of the environment would be substituted',
       "FETCH_MAX_BYTES: set by an ENV of the image; its default is the entrypoint script's",
     ]);
+    // The older form, and a name on a continuation line of a multi-line ENV.
+    expect(check(drift(dockerfile, /^USER nginx$/m, 'ENV FETCH_MAX_BYTES 11534336\nUSER nginx'))).toEqual([
+      "FETCH_MAX_BYTES: set by an ENV of the image; its default is the entrypoint script's",
+    ]);
     expect(
-      gatewayDockerfileDisagreements(drift(dockerfile, /nginx\/entrypoint\/18-/, 'nginx/entrypoint/28-')),
-    ).toEqual(['the limits script (28-) would run after the renderer (20-)']);
-    expect(gatewayDockerfileDisagreements(dockerfile)).toEqual([]);
+      check(
+        drift(
+          dockerfile,
+          'ENV GATEWAY_SITE=on GATEWAY_PROMETHEUS_URL=""',
+          'ENV GATEWAY_SITE=on \\\n    GATEWAY_PROXY_SEND_TIMEOUT_MS=40000 \\\n    GATEWAY_PROMETHEUS_URL=""',
+        ),
+      ),
+    ).toEqual([
+      "GATEWAY_PROXY_SEND_TIMEOUT_MS: set by an ENV of the image; its default is the entrypoint script's",
+    ]);
+    // A filter that admits more than the known variables (all, or any GATEWAY_ name), or fewer.
+    for (const loose of [
+      '".*"',
+      '"^(FETCH_MAX_BYTES|GATEWAY_[A-Z0-9_]+)\\$"',
+      `"^(${want.replace('GATEWAY_SITE|', '')})\\$"`,
+    ])
+      expect(check(drift(dockerfile, filter, `ENV NGINX_ENVSUBST_FILTER=${loose}`))).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `^NGINX_ENVSUBST_FILTER is .*, not \\^\\(\\.\\.\\.\\)\\$ naming exactly ${want.replaceAll('|', '\\|')}$`,
+          ),
+        ),
+      ]);
+    expect(check(drift(dockerfile, /nginx\/entrypoint\/18-/, 'nginx/entrypoint/28-'))).toEqual([
+      'the stagecraft-limits script (28-) would run after the renderer (20-)',
+    ]);
+    expect(check(drift(dockerfile, /(COPY --chmod=755 nginx\/entrypoint\/)19-/, '$129-'))).toEqual([
+      'the stagecraft-site script (29-) would run after the renderer (20-)',
+    ]);
+    expect(
+      check(drift(dockerfile, / && \. \/docker-entrypoint\.d\/19-stagecraft-site\.envsh \\\n/, '')),
+    ).toEqual(['the build does not check and render the templates with the defaults before nginx -t']);
+    expect(check(dockerfile)).toEqual([]);
   });
 
-  it('its templates and the benchmark gateway use the limits, never a number, and the 413 document states the limit', () => {
+  it('its templates and the benchmark gateway use the limits, never a number, in every location that proxies', () => {
     const files = gatewayConfig();
     const bench = 'bench/gateway/90-bench.conf.template';
     expect(Object.keys(files)).toEqual(expect.arrayContaining([SERVER, bench]));
     const drifted = {
       ...files,
       [SERVER]: drift(
-        files[SERVER]!,
-        'proxy_read_timeout ${GATEWAY_PROXY_READ_TIMEOUT_MS}ms;',
-        'proxy_read_timeout 45s;',
+        drift(
+          files[SERVER]!,
+          'proxy_read_timeout ${GATEWAY_PROXY_READ_TIMEOUT_MS}ms;',
+          'proxy_read_timeout 45s;',
+        ),
+        'client_body_timeout ${GATEWAY_CLIENT_BODY_TIMEOUT_MS}ms;',
+        'client_body_timeout 10s;',
       ),
       [bench]: drift(
         drift(
@@ -201,10 +329,43 @@ describe("the gateway's copies", () => {
       ),
     };
     expect(nginxDisagreements(drifted, SERVER)).toEqual([
+      `${SERVER}: client_body_timeout 10s, not \${GATEWAY_CLIENT_BODY_TIMEOUT_MS}ms`,
+      `${SERVER}: location /api/ proxies with proxy_read_timeout 45s, not \${GATEWAY_PROXY_READ_TIMEOUT_MS}ms`,
+      `${SERVER}: location /api/ proxies with client_body_timeout 10s, not \${GATEWAY_CLIENT_BODY_TIMEOUT_MS}ms`,
+      `${SERVER}: location ~ ^/(healthz|readyz)$ proxies with client_body_timeout 10s, not \${GATEWAY_CLIENT_BODY_TIMEOUT_MS}ms`,
       `${bench}: client_max_body_size 11m, not \${FETCH_MAX_BYTES}`,
       `${bench}: upstream bench_api keeps connections with keepalive_timeout (nginx's default), not \${GATEWAY_UPSTREAM_KEEPALIVE_TIMEOUT_MS}ms`,
-      `${SERVER}: location /api/ has proxy_read_timeout 45s, not \${GATEWAY_PROXY_READ_TIMEOUT_MS}ms`,
-      'GATEWAY_PROXY_READ_TIMEOUT_MS: passed to the gateway, used by none of its templates',
+    ]);
+    // A limit none of the templates uses any more.
+    const unused = Object.fromEntries(
+      Object.entries(files).map(([path, text]) => [
+        path,
+        text.replaceAll('${GATEWAY_UPSTREAM_KEEPALIVE_TIMEOUT_MS}ms', '60s'),
+      ]),
+    );
+    expect(nginxDisagreements(unused, SERVER)).toContain(
+      'GATEWAY_UPSTREAM_KEEPALIVE_TIMEOUT_MS: passed to the gateway, used by none of its templates',
+    );
+    // A more specific location with a wait of its own (proxying, and as the review
+    // wrote it, without proxy_pass), the probes' wait changed, a location proxying
+    // by itself without a single timeout.
+    const sibling = drift(
+      drift(
+        files[SERVER]!,
+        '    # Not a redirect to /api/',
+        '    location ^~ /api/v1/ {\n        include snippets/proxy-to-sidecar.conf;\n        proxy_read_timeout 5s;\n    }\n    location ^~ /api/v2/ { proxy_read_timeout 5s; }\n    # Not a redirect to /api/',
+      ),
+      'proxy_read_timeout 5s;\n    }\n\n    # The gateway',
+      'proxy_read_timeout 50s;\n    }\n    location /raw/ {\n        proxy_pass http://sidecar;\n    }\n\n    # The gateway',
+    );
+    expect(nginxDisagreements({ ...files, [SERVER]: sibling }, SERVER)).toEqual([
+      `${SERVER}: location ^~ /api/v1/ proxies with proxy_read_timeout 5s, not \${GATEWAY_PROXY_READ_TIMEOUT_MS}ms`,
+      `${SERVER}: location ^~ /api/v1/ proxies with proxy_send_timeout (unset), not \${GATEWAY_PROXY_SEND_TIMEOUT_MS}ms`,
+      `${SERVER}: location ^~ /api/v2/ sets proxy_read_timeout 5s, not \${GATEWAY_PROXY_READ_TIMEOUT_MS}ms`,
+      `${SERVER}: location ^~ /api/v2/ sets proxy_send_timeout (unset), not \${GATEWAY_PROXY_SEND_TIMEOUT_MS}ms`,
+      `${SERVER}: location ~ ^/(healthz|readyz)$ proxies with proxy_read_timeout 50s, not 5s`,
+      `${SERVER}: location /raw/ proxies with proxy_read_timeout (unset), not \${GATEWAY_PROXY_READ_TIMEOUT_MS}ms`,
+      `${SERVER}: location /raw/ proxies with proxy_send_timeout (unset), not \${GATEWAY_PROXY_SEND_TIMEOUT_MS}ms`,
     ]);
     expect(
       nginxDisagreements(
@@ -270,17 +431,17 @@ describe('the stack files', () => {
 });
 
 describe('README.md', () => {
-  it('lists every limit with its default, as the API and sidecar tables do', () => {
+  it('lists every limit with its default, as the API and sidecar tables do, and every rule', () => {
     const readme = read('README.md');
     expect(
       readmeDisagreements(
         drift(
           readme,
-          /^\| `GATEWAY_STOP_GRACE_PERIOD_MS` +\| 10000 /m,
+          /^\| `GATEWAY_STOP_GRACE_PERIOD_MS` +\| 15000 /m,
           '| `GATEWAY_STOP_GRACE_PERIOD_MS` | 5000 ',
         ),
       ),
-    ).toEqual(['README.md: the table of limits has GATEWAY_STOP_GRACE_PERIOD_MS 5000, limits.ts 10000']);
+    ).toEqual(['README.md: the table of limits has GATEWAY_STOP_GRACE_PERIOD_MS 5000, limits.ts 15000']);
     expect(
       readmeDisagreements(
         drift(readme, /^\| `SHUTDOWN_TIMEOUT_MS` +\| 15000 /m, '| `SHUTDOWN_TIMEOUT_MS` | 20000 '),
@@ -288,6 +449,35 @@ describe('README.md', () => {
     ).toEqual([
       "README.md: the sidecar's table has SHUTDOWN_TIMEOUT_MS 20000, limits.ts 15000 (SIDECAR_SHUTDOWN_TIMEOUT_MS)",
     ]);
+    // The rules: a margin changed, a rule dropped, the checker misnamed, two rows swapped.
+    const rule = /^(\| `UPSTREAM_TIMEOUT_MS` +\| `GATEWAY_PROXY_READ_TIMEOUT_MS` +\| )1000( .*)$/m;
+    expect(readmeDisagreements(drift(readme, rule, '$11$2'))).toEqual([
+      'README.md: the table of rules lacks UPSTREAM_TIMEOUT_MS | GATEWAY_PROXY_READ_TIMEOUT_MS | 1000 | no one: raise both',
+      'README.md: the table of rules has UPSTREAM_TIMEOUT_MS | GATEWAY_PROXY_READ_TIMEOUT_MS | 1 | no one: raise both, which limits.ts does not',
+    ]);
+    expect(
+      readmeDisagreements(drift(readme, /^\| `FETCH_TIMEOUT_MS` +\| `API_SHUTDOWN_TIMEOUT_MS` .*\n/m, '')),
+    ).toEqual([
+      'README.md: the table of rules lacks FETCH_TIMEOUT_MS | API_SHUTDOWN_TIMEOUT_MS | 1000 | the API',
+    ]);
+    expect(
+      readmeDisagreements(
+        drift(
+          readme,
+          /^(\| `FETCH_TIMEOUT_MS` +\| `API_SHUTDOWN_TIMEOUT_MS` +\| 1000 +\| )the API +\|/m,
+          '$1no one: raise both |',
+        ),
+      ),
+    ).toEqual([
+      'README.md: the table of rules lacks FETCH_TIMEOUT_MS | API_SHUTDOWN_TIMEOUT_MS | 1000 | the API',
+      'README.md: the table of rules has FETCH_TIMEOUT_MS | API_SHUTDOWN_TIMEOUT_MS | 1000 | no one: raise both, which limits.ts does not',
+    ]);
+    const first = /^\| `FETCH_TIMEOUT_MS` +\| `UPSTREAM_TIMEOUT_MS` .*\n/m.exec(readme)![0];
+    expect(
+      readmeDisagreements(
+        drift(readme, first, '').replace(/^(\| `UPSTREAM_TIMEOUT_MS` +\| `GATEWAY.*\n)/m, `$1${first}`),
+      ),
+    ).toEqual(["README.md: the table of rules is not in limits.ts's order"]);
     expect(readmeDisagreements(readme)).toEqual([]);
   });
 });

@@ -6,7 +6,16 @@
  * limits-agree.test.ts can feed it the repository's files and drifted ones alike.
  */
 import { parse } from 'yaml';
-import { LIMITS, STOP_GRACE_PERIOD, type Hop, type Limit, type LimitName } from '@stagecraft/contract';
+import {
+  LIMITS,
+  ORDERING_RULES,
+  STOP_GRACE_PERIOD,
+  hopRules,
+  type Hop,
+  type Limit,
+  type LimitName,
+  type OrderingRule,
+} from '@stagecraft/contract';
 
 const ENTRIES = Object.entries(LIMITS) as [LimitName, Limit][];
 const HOPS: readonly Hop[] = ['api', 'sidecar', 'gateway'];
@@ -30,8 +39,16 @@ export function stopGraceLimit(hop: Hop): LimitName {
 
 const UNIT_WORDS: Record<Limit['unit'], string> = { ms: 'milliseconds', bytes: 'bytes' };
 
-/** nginx/entrypoint/18-stagecraft-limits.envsh: `stagecraft_limit NAME default min max unit`, once per gateway limit. */
-export function gatewayScriptDisagreements(text: string): string[] {
+/**
+ * nginx/entrypoint/18-stagecraft-limits.envsh: `stagecraft_limit NAME default min
+ * max unit`, once per gateway limit. It checks ranges only: no rule of limits.ts is
+ * between two gateway limits (`rules`, hopRules('gateway'), is empty); one added
+ * there is reported here until the script learns to check it.
+ */
+export function gatewayScriptDisagreements(
+  text: string,
+  rules: readonly OrderingRule[] = hopRules('gateway'),
+): string[] {
   const found = new Map(
     [...text.matchAll(/^stagecraft_limit +(\S+) +(\S+) +(\S+) +(\S+) +(\S+) *$/gm)].map((m) => [
       m[1]!,
@@ -49,39 +66,148 @@ export function gatewayScriptDisagreements(text: string): string[] {
   }
   for (const variable of found.keys())
     out.push(`${variable}: the gateway's script checks it, but limits.ts has no such gateway limit`);
+  for (const rule of rules)
+    out.push(
+      `${rule.below} / ${rule.above}: a rule between two gateway limits, which the gateway's script does not check`,
+    );
+  return out;
+}
+
+/** One variable an ENV instruction of a Dockerfile sets. */
+export interface DockerfileEnv {
+  name: string;
+  value: string;
+}
+
+/**
+ * A Dockerfile's instructions, each on one line: continuation lines (a trailing
+ * backslash) joined, and the comment and empty lines Docker skips inside them dropped.
+ */
+function instructions(text: string): string[] {
+  const out: string[] = [];
+  let current: string | undefined;
+  for (const line of text.split('\n')) {
+    const trimmed = line.trim();
+    if (current === undefined && (trimmed === '' || trimmed.startsWith('#'))) continue;
+    if (current !== undefined && (trimmed === '' || trimmed.startsWith('#'))) continue;
+    const continues = /\\\s*$/.test(line);
+    const part = continues ? line.replace(/\\\s*$/, '') : line;
+    current = current === undefined ? part : `${current} ${part.trim()}`;
+    if (!continues) {
+      out.push(current.trim());
+      current = undefined;
+    }
+  }
+  if (current !== undefined) out.push(current.trim());
+  return out;
+}
+
+/** Words as Docker reads them: split on blanks outside quotes; quotes removed, backslash escapes applied. */
+function words(text: string): string[] {
+  const out: string[] = [];
+  let word = '';
+  let started = false; // a word has begun (quotes begin one, even an empty one)
+  let quote: '"' | "'" | undefined;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    const next = text[i + 1];
+    if (quote === "'") {
+      if (c === "'") quote = undefined;
+      else word += c;
+    } else if (quote === '"') {
+      // Inside double quotes a backslash escapes only ", $ and itself.
+      if (c === '\\' && next !== undefined && '"$\\'.includes(next)) word += text[++i];
+      else if (c === '"') quote = undefined;
+      else word += c;
+    } else if (c === '\\' && next !== undefined) {
+      word += text[++i];
+      started = true;
+    } else if (c === '"' || c === "'") {
+      quote = c;
+      started = true;
+    } else if (/\s/.test(c)) {
+      if (started) out.push(word);
+      word = '';
+      started = false;
+    } else {
+      word += c;
+      started = true;
+    }
+  }
+  if (started) out.push(word);
   return out;
 }
 
 /**
- * nginx/Dockerfile: the script is in /docker-entrypoint.d before the renderer (20),
- * executable; the build renders with the defaults and runs nginx -t; the envsubst
- * filter lets every gateway limit through; and no ENV holds a limit (a second copy
- * of a default, which would also stop a value set to nothing from meaning the default).
+ * Every variable the ENV instructions of a Dockerfile set, in both forms
+ * (`ENV NAME=value NAME2=value2`, and the older `ENV NAME value`), over
+ * continuation lines, with Docker's quoting and escapes.
  */
-export function gatewayDockerfileDisagreements(text: string): string[] {
+export function dockerfileEnv(text: string): DockerfileEnv[] {
+  const out: DockerfileEnv[] = [];
+  for (const instruction of instructions(text)) {
+    const match = /^ENV\s+(.*)$/is.exec(instruction);
+    if (match === null) continue;
+    const args = match[1]!;
+    const first = /^\S+/.exec(args)![0];
+    if (!first.includes('=')) {
+      out.push({ name: first, value: words(args.slice(first.length).trim()).join(' ') });
+      continue;
+    }
+    for (const word of words(args)) {
+      const equals = word.indexOf('=');
+      out.push({ name: word.slice(0, equals), value: word.slice(equals + 1) });
+    }
+  }
+  return out;
+}
+
+/**
+ * nginx/Dockerfile: the limit and site scripts are in /docker-entrypoint.d before
+ * the renderer (20), executable; the build checks and renders with the defaults
+ * and runs nginx -t; the envsubst filter admits exactly the variables the
+ * templates use (`templateVariables`) and every gateway limit, each by name; and no
+ * ENV holds a limit (a second copy of a default, which would also stop a value
+ * set to nothing from meaning the default).
+ */
+export function gatewayDockerfileDisagreements(text: string, templateVariables: Iterable<string>): string[] {
   const out: string[] = [];
-  const copy =
-    /^COPY --chmod=755 nginx\/entrypoint\/(\d+)-stagecraft-limits\.envsh \/docker-entrypoint\.d\/$/m.exec(
-      text,
-    );
-  if (copy === null) out.push('the limits script is not copied, executable, into /docker-entrypoint.d/');
-  else if (Number(copy[1]) >= 20)
-    out.push(`the limits script (${copy[1]}-) would run after the renderer (20-)`);
+  const scripts = [
+    ...text.matchAll(
+      /^COPY --chmod=755 nginx\/entrypoint\/(\d+)-(stagecraft-[a-z]+)\.envsh \/docker-entrypoint\.d\/$/gm,
+    ),
+  ];
+  for (const name of ['stagecraft-limits', 'stagecraft-site']) {
+    const copy = scripts.find((m) => m[2] === name);
+    if (copy === undefined)
+      out.push(`the ${name} script is not copied, executable, into /docker-entrypoint.d/`);
+    else if (Number(copy[1]) >= 20)
+      out.push(`the ${name} script (${copy[1]}-) would run after the renderer (20-)`);
+  }
   if (
-    !/^RUN \. \/docker-entrypoint\.d\/\d+-stagecraft-limits\.envsh \\\n && \/docker-entrypoint\.d\/20-envsubst-on-templates\.sh \\\n && nginx -t$/m.test(
+    !/^RUN \. \/docker-entrypoint\.d\/\d+-stagecraft-limits\.envsh \\\n && \. \/docker-entrypoint\.d\/\d+-stagecraft-site\.envsh \\\n && \/docker-entrypoint\.d\/20-envsubst-on-templates\.sh \\\n && nginx -t$/m.test(
       text,
     )
   )
-    out.push('the build does not render the templates with the defaults before nginx -t');
-  const filter = /^ENV NGINX_ENVSUBST_FILTER="(.*)"$/m.exec(text)?.[1]?.replaceAll('\\$', '$');
-  if (filter === undefined)
+    out.push('the build does not check and render the templates with the defaults before nginx -t');
+  const env = dockerfileEnv(text);
+  const filters = env.filter((e) => e.name === 'NGINX_ENVSUBST_FILTER');
+  const known = new Set([
+    ...environmentLimits('gateway').map(([, variable]) => variable),
+    ...templateVariables,
+  ]);
+  if (filters.length === 0)
     out.push('no NGINX_ENVSUBST_FILTER: every variable of the environment would be substituted');
-  for (const [, variable] of environmentLimits('gateway')) {
-    if (filter !== undefined && !new RegExp(filter).test(variable))
-      out.push(`${variable}: NGINX_ENVSUBST_FILTER does not let it through`);
-    if (new RegExp(`^ENV\\b[^\\n]*\\b${variable}=`, 'm').test(text))
-      out.push(`${variable}: set by an ENV of the image; its default is the entrypoint script's`);
+  else {
+    const filter = filters[filters.length - 1]!.value;
+    const named = /^\^\(([A-Z0-9_|]+)\)\$$/.exec(filter)?.[1]?.split('|');
+    const want = [...known].sort().join('|');
+    if (named === undefined || [...named].sort().join('|') !== want || new Set(named).size !== named.length)
+      out.push(`NGINX_ENVSUBST_FILTER is ${JSON.stringify(filter)}, not ^(...)$ naming exactly ${want}`);
   }
+  for (const { name } of env)
+    if (environmentLimits('gateway').some(([, variable]) => variable === name))
+      out.push(`${name}: set by an ENV of the image; its default is the entrypoint script's`);
   return out;
 }
 
@@ -98,20 +224,65 @@ export function nginxBlock(text: string, header: RegExp): string | undefined {
   return undefined;
 }
 
+/** Every `keyword ... {` block of a file: its arguments, where its body starts and ends, and the body. */
+function nginxBlocks(text: string, keyword: string) {
+  return [...text.matchAll(new RegExp(`^[ \\t]*${keyword}\\b([^{;]*)\\{`, 'gm'))].map((m) => {
+    const start = m.index + m[0].length;
+    const body = nginxBlock(text.slice(m.index), new RegExp(`${keyword}\\b[^{;]*\\{`)) ?? '';
+    return { args: m[1]!.trim(), start, end: start + body.length, body };
+  });
+}
+
+/** A block's own directives: its text with every nested block cut out (a `${NAME}` is not a block). */
+function ownText(body: string): string {
+  let out = '';
+  let depth = 0;
+  let variable = false;
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i]!;
+    if (c === '{' && body[i - 1] === '$') variable = true;
+    else if (c === '}' && variable) variable = false;
+    else if (c === '{') depth++;
+    else if (c === '}') {
+      depth--;
+      continue;
+    }
+    if (depth === 0) out += c;
+  }
+  return out;
+}
+
 const directive = (block: string, name: string) =>
   [...block.matchAll(new RegExp(`^\\s*${name}\\s+([^;]+);`, 'gm'))].map((m) => m[1]!.trim());
 
 /**
- * The gateway's nginx configuration (its templates, and the benchmark's): every
- * body limit, every upstream pool's keep-alive and the /api/ location's timeouts
- * are the limits' variables, never a number; every limit variable a template uses
- * is one the gateway is passed; every gateway limit is used.
+ * Proxied locations whose proxy_read_timeout is shorter than the rules of limits.ts
+ * on purpose, with the one value each may have: the API's health probes through
+ * the gateway answer within 5 s or get the gateway's 504 (a probe behind a hung
+ * API must not wait for the sidecar's; e2e/reliability.test.ts counts on it).
+ */
+export const PROBE_READ_TIMEOUTS: Record<string, string> = { '~ ^/(healthz|readyz)$': '5s' };
+
+/**
+ * The gateway's nginx configuration (its templates, its snippets, and the
+ * benchmark's): every body limit and every upstream pool's keep-alive are the
+ * limits' variables, never a number; every location that proxies (proxy_pass,
+ * itself or in a snippet it includes) has the limits' proxy_read_timeout (but the
+ * probes of PROBE_READ_TIMEOUTS), proxy_send_timeout and client_body_timeout
+ * (its own, or its server's); every limit variable a template uses is one the
+ * gateway is passed; every gateway limit is used.
  * `files`: path -> text; `server`: the path of the gateway's server template.
  */
 export function nginxDisagreements(files: Record<string, string>, server: string): string[] {
   const out: string[] = [];
   const used = new Set<string>();
   const gatewayVariables = new Set(environmentLimits('gateway').map(([, variable]) => variable));
+  const included = (text: string) =>
+    directive(text, 'include').flatMap((name) =>
+      Object.entries(files)
+        .filter(([path]) => path.endsWith(`/${name}`))
+        .map(([, snippet]) => snippet),
+    );
   for (const [path, text] of Object.entries(files)) {
     for (const m of text.matchAll(/\$\{([A-Z][A-Z0-9_]*)\}/g)) {
       const variable = m[1]!;
@@ -120,36 +291,70 @@ export function nginxDisagreements(files: Record<string, string>, server: string
       if (!gatewayVariables.has(variable))
         out.push(`${path}: uses \${${variable}}, which no stack passes to the gateway`);
     }
-    for (const value of directive(text, 'client_max_body_size'))
-      if (value !== '${FETCH_MAX_BYTES}')
-        out.push(`${path}: client_max_body_size ${value}, not \${FETCH_MAX_BYTES}`);
-    for (const upstream of text.matchAll(/^\s*upstream\s+(\S+)\s*\{/gm)) {
-      const block = nginxBlock(text.slice(upstream.index), /upstream\s+\S+\s*\{/)!;
-      if (directive(block, 'keepalive').length === 0) continue;
-      const timeouts = directive(block, 'keepalive_timeout');
+    for (const [name, want] of [
+      ['client_max_body_size', '${FETCH_MAX_BYTES}'],
+      ['client_body_timeout', '${GATEWAY_CLIENT_BODY_TIMEOUT_MS}ms'],
+    ] as const)
+      for (const value of directive(text, name))
+        if (value !== want) out.push(`${path}: ${name} ${value}, not ${want}`);
+    for (const upstream of nginxBlocks(text, 'upstream')) {
+      if (directive(upstream.body, 'keepalive').length === 0) continue;
+      const timeouts = directive(upstream.body, 'keepalive_timeout');
       if (timeouts.length !== 1 || timeouts[0] !== '${GATEWAY_UPSTREAM_KEEPALIVE_TIMEOUT_MS}ms')
         out.push(
-          `${path}: upstream ${upstream[1]} keeps connections with keepalive_timeout ${timeouts.join(', ') || "(nginx's default)"}, not \${GATEWAY_UPSTREAM_KEEPALIVE_TIMEOUT_MS}ms`,
+          `${path}: upstream ${upstream.args} keeps connections with keepalive_timeout ${timeouts.join(', ') || "(nginx's default)"}, not \${GATEWAY_UPSTREAM_KEEPALIVE_TIMEOUT_MS}ms`,
         );
+    }
+    const servers = nginxBlocks(text, 'server');
+    for (const location of nginxBlocks(text, 'location')) {
+      const own = ownText(location.body);
+      const settings = [own, ...included(own)].join('\n');
+      const proxies = directive(settings, 'proxy_pass').length > 0;
+      // A location that does not proxy may still set a proxy timeout, for a nested
+      // location or by mistake: it must be the limit's too.
+      if (!proxies && directive(settings, 'proxy_(?:read|send)_timeout').length === 0) continue;
+      const around = servers.find((s) => s.start <= location.start && location.end <= s.end);
+      const bodyTimeouts = directive(own, 'client_body_timeout');
+      const wants = [
+        [
+          'proxy_read_timeout',
+          PROBE_READ_TIMEOUTS[location.args] ?? '${GATEWAY_PROXY_READ_TIMEOUT_MS}ms',
+          settings,
+        ],
+        ['proxy_send_timeout', '${GATEWAY_PROXY_SEND_TIMEOUT_MS}ms', settings],
+        [
+          'client_body_timeout',
+          '${GATEWAY_CLIENT_BODY_TIMEOUT_MS}ms',
+          bodyTimeouts.length > 0 || around === undefined ? own : ownText(around.body),
+        ],
+      ] as const;
+      for (const [name, want, where] of wants.slice(0, proxies ? 3 : 2)) {
+        const got = directive(where, name);
+        if (got.length !== 1 || got[0] !== want)
+          out.push(
+            `${path}: location ${location.args} ${proxies ? 'proxies with' : 'sets'} ${name} ${got.join(', ') || '(unset)'}, not ${want}`,
+          );
+      }
     }
   }
   const serverText = files[server] ?? '';
   if (!directive(serverText, 'client_max_body_size').includes('${FETCH_MAX_BYTES}'))
     out.push(`${server}: the server sets no client_max_body_size \${FETCH_MAX_BYTES}`);
   const api = nginxBlock(serverText, /location \/api\/ \{/);
-  if (api === undefined) out.push(`${server}: no location /api/`);
-  else
-    for (const [name, want] of [
-      ['proxy_read_timeout', '${GATEWAY_PROXY_READ_TIMEOUT_MS}ms'],
-      ['proxy_send_timeout', '${GATEWAY_PROXY_SEND_TIMEOUT_MS}ms'],
-    ] as const) {
-      const got = directive(api, name);
-      if (got.length !== 1 || got[0] !== want)
-        out.push(`${server}: location /api/ has ${name} ${got.join(', ') || '(unset)'}, not ${want}`);
-    }
+  if (api === undefined || !/include snippets\/proxy-to-sidecar\.conf;/.test(api))
+    out.push(`${server}: no location /api/ proxying to the sidecar`);
   for (const variable of gatewayVariables)
     if (!used.has(variable)) out.push(`${variable}: passed to the gateway, used by none of its templates`);
   return out;
+}
+
+/** The `${NAME}` variables the gateway's templates use (what the renderer must substitute). */
+export function templateVariables(files: Record<string, string>): Set<string> {
+  return new Set(
+    Object.entries(files)
+      .filter(([path]) => path.endsWith('.template'))
+      .flatMap(([, text]) => [...text.matchAll(/\$\{([A-Z][A-Z0-9_]*)\}/g)].map((m) => m[1]!)),
+  );
 }
 
 /** The 413 problem document's template: valid JSON once rendered, stating the limit in bytes. */
@@ -242,6 +447,15 @@ export function overlayDisagreements(file: string, text: string): string[] {
 
 /** The header of README.md's table of limits. */
 export const README_LIMITS_HEADER = '| limit (stack variable)';
+/** The header of README.md's table of the rules between them. */
+export const README_RULES_HEADER = '| lower limit';
+
+/** Who refuses a rule broken, at start: the hop whose own two limits it orders; else no one, the deployment keeps it. */
+export function ruleChecker(rule: OrderingRule): string {
+  const hop = HOPS.find((h) => hopRules(h).includes(rule));
+  if (hop === undefined) return 'no one: raise both';
+  return hop === 'api' ? 'the API' : `the ${hop}`;
+}
 
 /** The markdown table whose header line starts with `header`, or whose rows include `| \`row\``: its lines. */
 function table(text: string, find: (lines: string[]) => boolean): string[][] {
@@ -260,11 +474,27 @@ const rows = (lines: string[]) =>
 
 /**
  * README.md: its table of limits has one row per limit, in limits.ts's order, with
- * its default; the API's and the sidecar's variable tables give the same defaults
- * for the limits each reads.
+ * its default; its table of rules one row per rule, in limits.ts's order, with the
+ * margin and who checks it at start; the API's and the sidecar's variable tables
+ * give the same defaults for the limits each reads.
  */
 export function readmeDisagreements(text: string): string[] {
   const out: string[] = [];
+  const rules = table(text, (lines) => lines[0]!.startsWith(README_RULES_HEADER));
+  if (rules.length !== 1) out.push(`README.md: ${rules.length} tables of rules between limits, not 1`);
+  else {
+    const listed = rules[0]!.flatMap((line) => {
+      const m = /^\| `([A-Z][A-Z0-9_]*)` +\| `([A-Z][A-Z0-9_]*)` +\| ([^|]+?) +\| ([^|]+?) +\|$/.exec(line);
+      return m === null ? [] : [m.slice(1).join(' | ')];
+    });
+    const want = ORDERING_RULES.map((r) => [r.below, r.above, r.by, ruleChecker(r)].join(' | '));
+    for (const row of want.filter((row) => !listed.includes(row)))
+      out.push(`README.md: the table of rules lacks ${row}`);
+    for (const row of listed.filter((row) => !want.includes(row)))
+      out.push(`README.md: the table of rules has ${row}, which limits.ts does not`);
+    if (out.length === 0 && listed.join() !== want.join())
+      out.push("README.md: the table of rules is not in limits.ts's order");
+  }
   const limits = table(text, (lines) => lines[0]!.startsWith(README_LIMITS_HEADER));
   if (limits.length !== 1) return [`README.md: ${limits.length} tables of limits, not 1`];
   const listed = rows(limits[0]!);

@@ -6,7 +6,7 @@
  * one line on stderr and exit 78 (EX_CONFIG).
  */
 import { isIP } from 'node:net';
-import { limitReadBy, type Hop } from './limits.js';
+import { hopOrderingViolations, limitReadBy, type Hop } from './limits.js';
 
 export class ConfigError extends Error {
   constructor(
@@ -118,23 +118,30 @@ export function limit(env: Env, hop: Exclude<Hop, 'gateway'>, variable: string):
 }
 
 /**
+ * The rules of limits.ts between limits this hop reads itself (hopRules), on the
+ * values it read, keyed by the names it reads them under: the first one broken is
+ * a ConfigError naming the lower limit, the one to lower, and the rule's other
+ * variable. A service passes every limit it reads, so that every rule is checked
+ * (each service's config test breaks each of its rules in turn).
+ */
+export function checkOrdering(hop: Exclude<Hop, 'gateway'>, values: Record<string, number>): void {
+  const [broken] = hopOrderingViolations(hop, values);
+  if (broken !== undefined) throw new ConfigError(broken.variable, broken.message);
+}
+
+/**
  * HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS and KEEP_ALIVE_TIMEOUT_MS, with the
  * service's own defaults (limits.ts). Node refuses headersTimeout > requestTimeout;
  * equal would let the header phase eat the whole request's time, so a body could
- * never arrive: the headers' bound must be lower, and the error names it, the one
- * to lower. Keep-alive's default, 65 s, outlives every proxy's upstream keep-alive
- * (nginx uses 60 s), or a proxy would send a request into a connection the server
- * is closing.
+ * never arrive: the headers' bound must be lower (limits.ts's rule, checked here),
+ * and the error names it, the one to lower. Keep-alive's default, 65 s, outlives
+ * every proxy's upstream keep-alive (nginx uses 60 s), or a proxy would send a
+ * request into a connection the server is closing.
  */
 export function serverTimeouts(env: Env, hop: Exclude<Hop, 'gateway'>): ServerTimeouts {
   const headersTimeoutMs = limit(env, hop, 'HEADERS_TIMEOUT_MS');
   const requestTimeoutMs = limit(env, hop, 'REQUEST_TIMEOUT_MS');
-  if (headersTimeoutMs >= requestTimeoutMs) {
-    throw new ConfigError(
-      'HEADERS_TIMEOUT_MS',
-      `must be less than REQUEST_TIMEOUT_MS (${requestTimeoutMs}), got ${headersTimeoutMs}`,
-    );
-  }
+  checkOrdering(hop, { HEADERS_TIMEOUT_MS: headersTimeoutMs, REQUEST_TIMEOUT_MS: requestTimeoutMs });
   const keepAliveTimeoutMs = limit(env, hop, 'KEEP_ALIVE_TIMEOUT_MS');
   return { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs };
 }

@@ -5,6 +5,7 @@
  */
 export {
   ConfigError,
+  checkOrdering,
   configOrExit,
   exitForConfig,
   integer,
@@ -21,10 +22,13 @@ export {
   LIMITS,
   ORDERING_RULES,
   STOP_GRACE_PERIOD,
+  hopOrderingViolations,
+  hopRules,
   limitDefaults,
   limitReadBy,
   orderingViolations,
   type Hop,
+  type HopViolation,
   type Limit,
   type LimitName,
   type LimitValues,

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import {
   ConfigError,
+  checkOrdering,
   integer,
   limit,
   serverConfig,
@@ -134,9 +135,21 @@ export function loadConfig(
   }
   // The limits ordered across hops (REQUEST_TIMEOUT_MS above the sidecar's, so its
   // 408 is the one clients see; FETCH_TIMEOUT_MS below the sidecar's wait for the
-  // API...) take their defaults and ranges from @stagecraft/contract's limits.ts.
+  // API...) take their defaults and ranges from @stagecraft/contract's limits.ts,
+  // and the rules between two of the API's own (a fetch ends before the drain
+  // does) are checked here; those with another hop's are the deployment's to keep.
   const server = serverConfig(env, { port: 3000, metricsPort: 9464, hop: 'api' });
   const fetchTimeoutMs = limit(env, 'api', 'FETCH_TIMEOUT_MS');
+  const fetchMaxBytes = limit(env, 'api', 'FETCH_MAX_BYTES');
+  const shutdownTimeoutMs = limit(env, 'api', 'SHUTDOWN_TIMEOUT_MS');
+  checkOrdering('api', {
+    FETCH_MAX_BYTES: fetchMaxBytes,
+    FETCH_TIMEOUT_MS: fetchTimeoutMs,
+    HEADERS_TIMEOUT_MS: server.headersTimeoutMs,
+    REQUEST_TIMEOUT_MS: server.requestTimeoutMs,
+    KEEP_ALIVE_TIMEOUT_MS: server.keepAliveTimeoutMs,
+    SHUTDOWN_TIMEOUT_MS: shutdownTimeoutMs,
+  });
   return {
     ...server,
     dataDir,
@@ -145,13 +158,13 @@ export function loadConfig(
       integer(env, 'FETCH_CONNECT_TIMEOUT_MS', 3_000, 50, 60_000),
       fetchTimeoutMs,
     ),
-    fetchMaxBytes: limit(env, 'api', 'FETCH_MAX_BYTES'),
+    fetchMaxBytes,
     fetchMaxRedirects: integer(env, 'FETCH_MAX_REDIRECTS', 5, 0, 20),
     fetchAllowHosts: allow,
     // Each fetch holds sockets and a counter for up to FETCH_TIMEOUT_MS; 16 keeps one CPU busy without queueing.
     fetchMaxConcurrent: integer(env, 'FETCH_MAX_CONCURRENT', 16, 1, 10_000),
     fetchDnsServers: dnsServers(env),
-    shutdownTimeoutMs: limit(env, 'api', 'SHUTDOWN_TIMEOUT_MS'),
+    shutdownTimeoutMs,
     apiToken: readApiToken(env, readFile),
   };
 }

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '@stagecraft/contract';
+import { ConfigError, LIMITS, hopRules, type OrderingRule } from '@stagecraft/contract';
 import { loadConfig } from '../src/config.js';
 
 describe('loadConfig', () => {
@@ -95,6 +95,28 @@ describe('loadConfig', () => {
     }
   });
 
+  it("checks the rules of limits.ts between two of the API's own limits, and only those", () => {
+    expect(hopRules('api').map((rule) => `${rule.below} < ${rule.above}`)).toEqual([
+      'API_HEADERS_TIMEOUT_MS < API_REQUEST_TIMEOUT_MS',
+      'FETCH_TIMEOUT_MS < API_SHUTDOWN_TIMEOUT_MS',
+    ]);
+  });
+
+  it.each(hopRules('api').map((rule) => [`${rule.below} / ${rule.above}`, rule] as const))(
+    'refuses %s crossed, naming both variables, and takes them at the boundary',
+    (_name, rule: OrderingRule) => {
+      const below = LIMITS[rule.below].readBy.api!;
+      const above = LIMITS[rule.above].readBy.api!;
+      const crossed = LIMITS[rule.above].default - rule.by + 1;
+      const load = (value: number) => () => loadConfig({ [below]: String(value) });
+      expect(load(crossed)).toThrow(ConfigError);
+      expect(load(crossed)).toThrow(
+        `${below}: ${crossed} must be ${rule.by === 1 ? 'below' : `at least ${rule.by} ms below`} ${above} (${LIMITS[rule.above].default}): ${rule.why}`,
+      );
+      expect(load(crossed - 1)).not.toThrow();
+    },
+  );
+
   it('orders the server timeouts: headers < whole request, keep-alive above the proxies', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({ headersTimeoutMs: 10_000, requestTimeoutMs: 35_000 });
@@ -118,5 +140,19 @@ describe('the API process with bad configuration', () => {
     });
     expect(result.status).toBe(78);
     expect(result.stderr).toContain(`invalid configuration: ${name}:`);
+  });
+
+  it('exits 78 for a fetch timeout its own drain would cut, in one line naming both', () => {
+    const result = spawnSync(process.execPath, ['--import', 'tsx', main], {
+      env: { ...process.env, DATA_DIR: '/nonexistent-never-created', FETCH_TIMEOUT_MS: '20000' },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(result.status).toBe(78);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(
+        /^api: invalid configuration: FETCH_TIMEOUT_MS: 20000 must be at least 1000 ms below SHUTDOWN_TIMEOUT_MS \(11000\): /,
+      ),
+    ]);
   });
 });

@@ -25,6 +25,8 @@ describe('graceful shutdown', () => {
     api = await startApiProcess({
       DATA_DIR: dir,
       FETCH_ALLOW_HOSTS: '127.0.0.1',
+      // A shorter drain than the default needs a fetch timeout at least 1 s shorter (limits.ts).
+      FETCH_TIMEOUT_MS: '4000',
       SHUTDOWN_TIMEOUT_MS: '5000',
     });
     const base = `http://127.0.0.1:${api.port}`;

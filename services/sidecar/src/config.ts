@@ -7,6 +7,7 @@
  */
 import {
   ConfigError,
+  checkOrdering,
   integer,
   limit,
   serverConfig,
@@ -69,14 +70,26 @@ export function loadConfig(env: Env = process.env): Config {
       `must be an IP address or a host name, got ${JSON.stringify(env.METRICS_HOST)}`,
     );
   }
+  const upstreamTimeoutMs = limit(env, 'sidecar', 'UPSTREAM_TIMEOUT_MS');
+  const shutdownTimeoutMs = limit(env, 'sidecar', 'SHUTDOWN_TIMEOUT_MS');
+  // The rules between two of the sidecar's own limits; those with another hop's
+  // are the deployment's to keep (README: "Limits across hops").
+  checkOrdering('sidecar', {
+    UPSTREAM_TIMEOUT_MS: upstreamTimeoutMs,
+    HEADERS_TIMEOUT_MS: server.headersTimeoutMs,
+    REQUEST_TIMEOUT_MS: server.requestTimeoutMs,
+    KEEP_ALIVE_TIMEOUT_MS: server.keepAliveTimeoutMs,
+    SHUTDOWN_TIMEOUT_MS: shutdownTimeoutMs,
+  });
   return {
     metricsHost,
-    // REQUEST_TIMEOUT_MS is the only total bound on a trickled body behind the
-    // gateway (nginx streams bodies through unbuffered, with no deadline for a whole one).
+    // REQUEST_TIMEOUT_MS is the only total bound on a body behind the gateway, one
+    // that trickles or one that stops (nginx streams bodies through unbuffered; its
+    // timeouts count from the last byte moved, and are set above this one).
     ...server,
     upstream,
-    upstreamTimeoutMs: limit(env, 'sidecar', 'UPSTREAM_TIMEOUT_MS'),
+    upstreamTimeoutMs,
     upstreamRetries: integer(env, 'UPSTREAM_RETRIES', 2, 0, 5),
-    shutdownTimeoutMs: limit(env, 'sidecar', 'SHUTDOWN_TIMEOUT_MS'),
+    shutdownTimeoutMs,
   };
 }

@@ -1,6 +1,6 @@
 /** The sidecar's configuration: defaults, every rejection naming its variable, empty as unset, timeout order. */
 import { describe, expect, it } from 'vitest';
-import { ConfigError, LIMITS } from '@stagecraft/contract';
+import { ConfigError, LIMITS, hopRules } from '@stagecraft/contract';
 import { loadConfig } from '../src/config.js';
 
 describe('sidecar configuration', () => {
@@ -48,6 +48,19 @@ describe('sidecar configuration', () => {
         upstreamTimeoutMs: 30_000,
       });
     }
+  });
+
+  it("checks the rules of limits.ts between two of the sidecar's own limits: headers below the whole request", () => {
+    expect(hopRules('sidecar').map((rule) => `${rule.below} < ${rule.above}`)).toEqual([
+      'SIDECAR_HEADERS_TIMEOUT_MS < SIDECAR_REQUEST_TIMEOUT_MS',
+    ]);
+    const [rule] = hopRules('sidecar');
+    // Lowering the whole-request timeout to the headers' is what crosses it: the
+    // message names the headers timeout, the one to lower, and the other variable.
+    expect(() => loadConfig({ REQUEST_TIMEOUT_MS: '10000' })).toThrow(
+      `HEADERS_TIMEOUT_MS: 10000 must be below REQUEST_TIMEOUT_MS (10000): ${rule!.why}`,
+    );
+    expect(loadConfig({ REQUEST_TIMEOUT_MS: '10001' }).requestTimeoutMs).toBe(10_001);
   });
 
   it('orders the server timeouts: headers < whole request; keep-alive above the gateway', () => {

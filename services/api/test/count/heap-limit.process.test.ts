@@ -12,6 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LIMITS } from '@stagecraft/contract';
 import { startApiProcess } from '../helpers/api-process.js';
 import { startFixtureServer, type FixtureServer } from '../helpers/fixture-server.js';
 
@@ -42,11 +43,18 @@ interface Api {
 }
 
 /** A fresh API process per payload, so that each payload is proved on its own. */
-async function startApi(): Promise<Api> {
+async function startApi(env: Record<string, string> = {}): Promise<Api> {
   const dir = mkdtempSync(join(tmpdir(), 'stagecraft-heap-'));
   dirs.push(dir);
   const api = await startApiProcess(
-    { DATA_DIR: dir, FETCH_ALLOW_HOSTS: '127.0.0.1', FETCH_TIMEOUT_MS: '60000' },
+    // The drain outlasts the fetch timeout by a second, as limits.ts requires.
+    {
+      DATA_DIR: dir,
+      FETCH_ALLOW_HOSTS: '127.0.0.1',
+      FETCH_TIMEOUT_MS: '60000',
+      SHUTDOWN_TIMEOUT_MS: '61000',
+      ...env,
+    },
     { nodeArgs: ['--max-old-space-size=160'] },
   );
   return { url: `http://127.0.0.1:${api.port}`, proc: api.child, exited: api.exited, stderr: api.stderr };
@@ -90,8 +98,8 @@ async function expectAliveAndHealthy(api: Api): Promise<void> {
 }
 
 /** Runs `body` against a fresh API process, which is always stopped afterwards. */
-async function withApi(body: (api: Api) => Promise<void>): Promise<void> {
-  const api = await startApi();
+async function withApi(body: (api: Api) => Promise<void>, env: Record<string, string> = {}): Promise<void> {
+  const api = await startApi(env);
   try {
     await body(api);
   } finally {
@@ -149,6 +157,24 @@ describe('the API process at --max-old-space-size=160 survives the review payloa
       expect(body).toMatchObject({ url, internal: page10.hrefs, external: 0 });
     });
   }, 60_000);
+
+  it("counts pages of FETCH_MAX_BYTES' largest allowed value (limits.ts): one huge tag, one never closed", async () => {
+    const max = LIMITS.FETCH_MAX_BYTES.max;
+    const huge = manyAttributes(max);
+    await withApi(
+      async (api) => {
+        for (const [page, internal] of [
+          [huge.page, huge.hrefs],
+          [unterminated(max), 0],
+        ] as const) {
+          const result = await postPage(api, page).catch(failed);
+          await expectAliveAndHealthy(api);
+          expect(result).toMatchObject({ status: 200, body: { internal, external: 0, bytes: page.length } });
+        }
+      },
+      { FETCH_MAX_BYTES: String(max) },
+    );
+  }, 120_000);
 
   it('answers a clean 413 and stays up when such a page is over FETCH_MAX_BYTES', async () => {
     const page = Buffer.concat([unterminated(LIMIT), Buffer.from('<a href=<a href=')]);
