@@ -13,6 +13,7 @@ import { docker, run, runAsync } from '@stagecraft/testkit/command';
 import { REPO_ROOT } from '@stagecraft/testkit/repository';
 import { percentile } from '@stagecraft/testkit/stats';
 import { poll } from '@stagecraft/testkit/wait';
+import { NOWHERE_WEBHOOK_URL_FILE } from './helpers/alert-webhook.js';
 import { API_TOKEN_FILE } from './helpers/api-token.js';
 import { nodeInContainer, requireDocker } from './helpers/docker.js';
 import { call, steadyLoad } from './helpers/load.js';
@@ -22,8 +23,19 @@ const STACK = 'stagecraft-e2e-swarm';
 const PORT = 18084;
 const gateway = `http://127.0.0.1:${PORT}`;
 const NEXT_TAG = 'e2e-next';
-const env = { GATEWAY_PORT: String(PORT), API_REPLICAS: '3', STAGECRAFT_API_TOKEN_FILE: API_TOKEN_FILE };
-const expectedReplicas: Record<string, number> = { api: 3, sidecar: 2, gateway: 1, prometheus: 1 };
+const env = {
+  GATEWAY_PORT: String(PORT),
+  API_REPLICAS: '3',
+  STAGECRAFT_API_TOKEN_FILE: API_TOKEN_FILE,
+  STAGECRAFT_ALERT_WEBHOOK_URL_FILE: NOWHERE_WEBHOOK_URL_FILE,
+};
+const expectedReplicas: Record<string, number> = {
+  api: 3,
+  sidecar: 2,
+  gateway: 1,
+  prometheus: 1,
+  alertmanager: 1,
+};
 
 let createdSwarm = false;
 
@@ -199,7 +211,7 @@ describe('the production stack on Docker Swarm', () => {
       api: ['api-metrics', 'app', 'egress'],
       sidecar: ['app', 'edge', 'metrics'],
       gateway: ['edge', 'public'],
-      prometheus: ['api-metrics', 'metrics'],
+      prometheus: ['alerting', 'api-metrics', 'metrics'],
     });
     // No network in common: no path (an overlay address of another network is not
     // even tried: the packet would leave this machine by the default route).

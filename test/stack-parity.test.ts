@@ -6,7 +6,9 @@
  * service by service, field by field: images, users, read-only roots,
  * capabilities, limits, health checks, environment, networks, mounts, secrets,
  * ports. Every deliberate difference is listed once below, with its reason;
- * anything else fails, naming the service, the field and both values. No Docker.
+ * anything else fails, naming the service, the field and both values. Compose runs
+ * Alertmanager with the operator overlay (docker-compose.prod.ops.yml), Swarm in
+ * the stack: what the overlay adds for it joins the Compose side first. No Docker.
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +29,7 @@ import {
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 const COMPOSE_FILE = join(repoRoot, 'docker-compose.prod.yml');
 const STACK_FILE = join(repoRoot, 'docker-stack.yml');
+const OPS_FILE = join(repoRoot, 'docker-compose.prod.ops.yml');
 
 const SIDECAR_BINDS_BY_SUBNET =
   'Swarm puts a task in DNS only once healthy, too late for the sidecar to find its own address by alias: it binds to its address in the subnet the stack fixes (checked below)';
@@ -89,6 +92,12 @@ const EXCEPTIONS: readonly Exception[] = [
     field: 'secrets.ownership',
     reason: 'Compose mounts a file secret as the file is (README: readable by uid 65532); Swarm can own it',
   },
+  {
+    where: 'service alertmanager',
+    field: 'secrets.ownership',
+    reason:
+      'Compose mounts a file secret as the file is (README: readable by uid 65534); Swarm mounts it 0444',
+  },
   { where: 'service sidecar', field: 'environment.HOST', reason: SIDECAR_BINDS_BY_SUBNET },
   { where: 'service sidecar', field: 'environment.METRICS_HOST', reason: SIDECAR_BINDS_BY_SUBNET },
   { where: 'service sidecar', field: 'networks.aliases', reason: SIDECAR_BINDS_BY_SUBNET },
@@ -109,9 +118,44 @@ const EXCEPTIONS: readonly Exception[] = [
 type Doc = Record<string, unknown>;
 type Edit = (compose: Doc, stack: Doc) => void;
 
+/**
+ * docker-compose.prod.yml with what the operator overlay adds for Alertmanager,
+ * which the stack runs too: every service, network, volume and secret the overlay
+ * defines, and Prometheus's added networks and mounts. The operator's own access
+ * (the ops network and its published port, the listener there, the resolver) has
+ * no Swarm counterpart and stays out; a new key in the overlay's Prometheus fails
+ * here until it is sorted into one or the other.
+ */
+function withOperatorAlerting(compose: Doc): Doc {
+  const ops = readStackFile(OPS_FILE);
+  const operatorOnly = { network: 'ops', prometheus: ['command', 'ports', 'dns'] };
+  for (const section of ['services', 'networks', 'volumes', 'secrets']) {
+    for (const [name, value] of Object.entries((ops[section] ?? {}) as Doc)) {
+      if (section === 'networks' && name === operatorOnly.network) continue;
+      if (section === 'services' && name === 'prometheus') continue;
+      if (name in ((compose[section] ?? {}) as Doc))
+        throw new Error(`docker-compose.prod.ops.yml redefines ${section} ${name}`);
+      compose[section] = { ...((compose[section] ?? {}) as Doc), [name]: value };
+    }
+  }
+  const overlay = at(ops, 'services', 'prometheus');
+  const prometheus = at(compose, 'services', 'prometheus');
+  for (const key of Object.keys(overlay)) {
+    if (operatorOnly.prometheus.includes(key)) continue;
+    if (key === 'networks') {
+      const added = Object.keys(overlay.networks as Doc).filter((n) => n !== operatorOnly.network);
+      prometheus.networks = [...(prometheus.networks as string[]), ...added];
+    } else if (key === 'volumes') {
+      prometheus.volumes = [...(prometheus.volumes as unknown[]), ...(overlay.volumes as unknown[])];
+    } else
+      throw new Error(`docker-compose.prod.ops.yml: prometheus.${key} is neither compared nor operator-only`);
+  }
+  return compose;
+}
+
 /** Reads both files afresh, lets `edit` change the parsed documents, then judges them. */
 function compare(edit: Edit = () => undefined) {
-  const compose = readStackFile(COMPOSE_FILE);
+  const compose = withOperatorAlerting(readStackFile(COMPOSE_FILE));
   const stack = readStackFile(STACK_FILE);
   edit(compose, stack);
   return judge(differences(stackRecord(compose, 'compose'), stackRecord(stack, 'swarm')), EXCEPTIONS);
@@ -276,7 +320,23 @@ describe('the comparison fails on drift', () => {
         /^service gateway, ports: .*"8080->8081\/tcp, host mode".*"8080->8080\/tcp, host mode"/,
       ),
       'service gateway, replicas: docker-compose.prod.yml has 1, docker-stack.yml has 2',
-      'service prometheus, mounts: docker-compose.prod.yml has ["host file ./prometheus/prometheus.yml at /etc/prometheus/prometheus.yml"], docker-stack.yml has ["host file ./prometheus/prometheus.yml at /etc/prometheus/prometheus.yml, read-only","volume prometheus-data at /prometheus"]',
+      expect.stringMatching(
+        /^service prometheus, mounts: docker-compose.prod.yml has \["host file .\/prometheus\/prometheus.yml at \/etc\/prometheus\/prometheus.yml"\], docker-stack.yml has \[.*"host file .\/prometheus\/prometheus.yml at \/etc\/prometheus\/prometheus.yml, read-only".*"volume prometheus-data at \/prometheus"\]$/,
+      ),
+    ]);
+  });
+
+  it("in the operator overlay's Alertmanager, and in what the overlay adds to Prometheus", () => {
+    expect(
+      drift((c, s) => {
+        at(c, 'services', 'alertmanager').mem_limit = '256m';
+        at(s, 'services', 'alertmanager').networks = ['alerting'];
+        at(s, 'services', 'prometheus').networks = ['metrics', 'api-metrics'];
+      }),
+    ).toEqual([
+      'service alertmanager, limits.memory: docker-compose.prod.yml has "256 MiB", docker-stack.yml has "128 MiB"',
+      'service alertmanager, networks: docker-compose.prod.yml has ["alert-egress","alerting"], docker-stack.yml has ["alerting"]',
+      'service prometheus, networks: docker-compose.prod.yml has ["alerting","api-metrics","metrics"], docker-stack.yml has ["api-metrics","metrics"]',
     ]);
   });
 

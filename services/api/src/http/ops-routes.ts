@@ -8,7 +8,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { openApiDocument, pathOf, sendProblem } from '@stagecraft/contract';
 import { Router } from 'express';
+import { Gauge, type Registry } from 'prom-client';
 import type { ApiMetrics } from '../metrics.js';
+import { freeSpaceOf, type FreeSpace, type StatFs } from '../storage/free-space.js';
+import { MIN_FREE_BYTES } from '../storage/reports-store.js';
 import type { AppDeps } from './app.js';
 
 export function opsRoutes(deps: AppDeps): Router {
@@ -19,13 +22,7 @@ export function opsRoutes(deps: AppDeps): Router {
   });
 
   router.get('/readyz', (_req, res) => {
-    const storage = deps.store.health();
-    const checks = {
-      storage: storage.readable,
-      storageWritable: storage.writable,
-      draining: deps.draining(),
-    };
-    const ready = checks.storage && checks.storageWritable && !checks.draining;
+    const { ready, checks } = readiness(deps);
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not-ready', checks });
   });
 
@@ -34,6 +31,64 @@ export function opsRoutes(deps: AppDeps): Router {
   });
 
   return router;
+}
+
+/** What /readyz answers: storage readable and writable, and not draining. */
+export function readiness(deps: Pick<AppDeps, 'store' | 'draining'>) {
+  const storage = deps.store.health();
+  const checks = {
+    storage: storage.readable,
+    storageWritable: storage.writable,
+    draining: deps.draining(),
+  };
+  return { ready: checks.storage && checks.storageWritable && !checks.draining, checks };
+}
+
+/**
+ * The readiness check's view for Prometheus, on the metrics port, read at scrape
+ * time: stagecraft_ready, 1 when /readyz would answer 200 (the same function), so
+ * an alert can count ready replicas; the data volume's free space and size as the
+ * check reads them (storage/free-space.ts), and the floor below which it fails,
+ * so the storage alerts compare against that series rather than a copy of it.
+ */
+export function registerReadinessMetrics(
+  registry: Registry,
+  deps: Pick<AppDeps, 'config' | 'store' | 'draining'>,
+  statfs?: StatFs,
+): void {
+  const registers = [registry];
+  new Gauge({
+    name: 'stagecraft_ready',
+    help: 'Whether this replica is ready for traffic (1) or not (0), as GET /readyz answers.',
+    registers,
+    collect() {
+      this.set(readiness(deps).ready ? 1 : 0);
+    },
+  });
+  const space = (name: string, help: string, pick: (space: FreeSpace) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        try {
+          this.set(pick(freeSpaceOf(deps.config.dataDir, statfs)));
+        } catch {
+          // DATA_DIR unreadable: keep the last value; stagecraft_ready and /readyz say so.
+        }
+      },
+    });
+  space(
+    'stagecraft_storage_free_bytes',
+    'Bytes the API can still write on the file system holding DATA_DIR.',
+    (s) => s.free,
+  );
+  space('stagecraft_storage_size_bytes', 'Size in bytes of the file system holding DATA_DIR.', (s) => s.size);
+  new Gauge({
+    name: 'stagecraft_storage_min_free_bytes',
+    help: 'Free bytes on DATA_DIR below which GET /readyz reports the storage not writable.',
+    registers,
+  }).set(MIN_FREE_BYTES);
 }
 
 /** What the app's middleware adds on the main port, added by hand: this port has no Express. */

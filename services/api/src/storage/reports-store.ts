@@ -13,10 +13,10 @@ import {
   mkdtempSync,
   readFileSync,
   rmSync,
-  statfsSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freeSpaceOf } from './free-space.js';
 import { MIGRATIONS } from './migrations.js';
 
 export interface NewReport {
@@ -277,9 +277,9 @@ export class ReportsStore {
   }
 }
 
+/** What the gauge stagecraft_storage_free_bytes reports too (free-space.ts). */
 function freeBytesOf(dir: string): number {
-  const stats = statfsSync(dir);
-  return stats.bavail * stats.bsize;
+  return freeSpaceOf(dir).free;
 }
 
 /**
