@@ -2,7 +2,7 @@
  * A real browser for the end-to-end tests: Debian's chromium (scripts/install-browser.sh)
  * driven by playwright-core, which downloads no browser of its own. Started so that
  * it makes no connection of its own (no component updates, sync, field trials or
- * QUIC probes), with a fresh empty profile each time. Every page it opens reports
+ * QUIC probes; no name resolves, and no request leaves loopback), with a fresh empty profile each time. Every page it opens reports
  * console errors, uncaught exceptions, content security policy violations and
  * each URL it requested, so a test can say "none" and "only this origin".
  */
@@ -31,6 +31,13 @@ const QUIET_ARGS = [
   '--disable-breakpad',
   '--disable-features=OptimizationHints,MediaRouter,Translate,AutofillServerCommunication',
   '--metrics-recording-only',
+  // The guard behind the switches above: every name but localhost resolves to
+  // nothing, and anything not on loopback would go to a closed proxy port, so
+  // no lookup or connection can leave the machine, whatever Debian's build or a
+  // new Chromium feature tries (component updates asked for Google's hosts
+  // with the switches alone).
+  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1',
+  '--proxy-server=http://127.0.0.1:9',
 ];
 
 export interface Browser {
