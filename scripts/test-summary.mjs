@@ -1,43 +1,94 @@
 #!/usr/bin/env node
-// Prints one closing line for every vitest JSON report under test-results/:
-// "tests: N passed, N failed, N skipped", after one line per report. Exits non-zero
-// when there is no report at all, or the reports together count no test, so an
-// empty run cannot pass for a green one.
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+// The closing lines of `npm run test:all` (and so of ./stagecraft test and CI):
+// one line per unit project and per Docker-backed suite, then
+// "tests: N passed, N failed, N skipped". It reads the two vitest JSON reports,
+// test-results/unit.json (vitest.config.ts) and test-results/e2e.json
+// (e2e/vitest.config.ts), and exits non-zero, saying why, unless every suite
+// that exists ran and passed: a missing report, a unit project or an e2e/*.test.ts
+// absent from its report, a failed or skipped test, a file that ran no test, or
+// an error outside the tests each fail the run. So an empty or partial run cannot
+// pass for a green one.
+//
+//   node scripts/test-summary.mjs [repository root]
+import { existsSync, readFileSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { e2eSuites as findE2eSuites, unitProjects as findUnitProjects } from './test-suites.mjs';
 
-const dir = new URL('../test-results/', import.meta.url).pathname;
-let files = [];
-try {
-  files = readdirSync(dir).filter((f) => f.endsWith('.json'));
-} catch {
-  // no directory: reported below
-}
-let passed = 0;
-let failed = 0;
-let skipped = 0;
-for (const file of files) {
-  const report = JSON.parse(readFileSync(join(dir, file), 'utf8'));
-  let filePassed = 0;
-  let fileFailed = 0;
-  let fileSkipped = 0;
-  for (const result of report.testResults) {
-    const assertions = result.assertionResults ?? [];
-    // A test skipped because its file's hooks failed did not pass: it counts as failed.
-    for (const a of assertions) {
-      if (a.status === 'passed') filePassed++;
-      else if (a.status === 'failed' || result.status === 'failed') fileFailed++;
-      else fileSkipped++;
-    }
-    if (assertions.length === 0 && result.status === 'failed') fileFailed++;
+const root = process.argv[2] ?? fileURLToPath(new URL('..', import.meta.url));
+const problems = [];
+const totals = { passed: 0, failed: 0, skipped: 0 };
+
+// What exists (scripts/test-suites.mjs, as the vitest configurations find it).
+const unitProjects = findUnitProjects(root);
+const e2eSuites = findE2eSuites(root);
+
+function readReport(name) {
+  const file = join(root, 'test-results', name);
+  if (!existsSync(file)) {
+    problems.push(`no report test-results/${name}: that run did not finish`);
+    return undefined;
   }
-  passed += filePassed;
-  failed += fileFailed;
-  skipped += fileSkipped;
-  console.log(`${file.replace(/\.json$/, '')}: ${filePassed} passed, ${fileFailed} failed`);
+  const report = JSON.parse(readFileSync(file, 'utf8'));
+  if (report.success !== true && report.numFailedTests === 0 && report.numFailedTestSuites === 0) {
+    problems.push(`test-results/${name}: the run reported an error outside the tests`);
+  }
+  return report;
 }
-console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
-if (files.length === 0 || passed + failed === 0) {
-  console.error('test-summary: no test ran');
+
+/** Counts of one test file: a test skipped because its file's hooks failed did not pass, it failed. */
+function countFile(result, file) {
+  const counts = { passed: 0, failed: 0, skipped: 0 };
+  const assertions = result.assertionResults ?? [];
+  for (const a of assertions) {
+    if (a.status === 'passed') counts.passed++;
+    else if (a.status === 'failed' || result.status === 'failed') counts.failed++;
+    else counts.skipped++;
+  }
+  if (assertions.length === 0) {
+    if (result.status === 'failed') counts.failed++;
+    problems.push(
+      result.status === 'failed' ? `${file} failed before any test ran` : `${file} holds no test`,
+    );
+  }
+  return counts;
+}
+
+/** One line per group of files (a project or a suite), from one report. */
+function summarise(report, label, groups, groupOf) {
+  const byGroup = new Map(groups.map((g) => [g, { passed: 0, failed: 0, skipped: 0, files: 0, ms: 0 }]));
+  for (const result of report?.testResults ?? []) {
+    const file = relative(root, result.name).split(sep).join('/');
+    const group = byGroup.get(groupOf(file));
+    if (!group) continue;
+    const counts = countFile(result, file);
+    group.files++;
+    group.ms += (result.endTime ?? 0) - (result.startTime ?? 0);
+    for (const key of ['passed', 'failed', 'skipped']) group[key] += counts[key];
+  }
+  if (!report) return;
+  for (const [name, g] of byGroup) {
+    if (g.files === 0) {
+      problems.push(`${label}${name} is missing from its report: it did not run`);
+      continue;
+    }
+    const what = `${label}${name}`;
+    console.log(
+      `${what}: ${g.passed} passed, ${g.failed} failed, ${g.skipped} skipped (${(g.ms / 1000).toFixed(1)} s)`,
+    );
+    if (g.failed > 0) problems.push(`${what}: ${g.failed} failed`);
+    if (g.skipped > 0) problems.push(`${what}: ${g.skipped} skipped (a skipped test is not a pass)`);
+    for (const key of ['passed', 'failed', 'skipped']) totals[key] += g[key];
+  }
+}
+
+summarise(readReport('unit.json'), 'unit ', unitProjects, (file) =>
+  unitProjects.find((p) => file.startsWith(`${p}/`)),
+);
+summarise(readReport('e2e.json'), '', e2eSuites, (file) => file);
+
+console.log(`tests: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
+if (problems.length > 0) {
+  for (const problem of problems) console.error(`test-summary: ${problem}`);
   process.exit(1);
 }

@@ -4,7 +4,7 @@
  * cannot be bound, 1 for a port another process holds. And the one unwritable
  * DATA_DIR that is fine: a read-only directory that holds a database.
  */
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -101,9 +101,15 @@ describe('ports that cannot be bound', () => {
   });
 });
 
-// Permissions only bind a process that is not root: run the API as nobody.
-describe.skipIf(process.getuid?.() !== 0)('a DATA_DIR the API cannot write', () => {
-  const nobody = { uid: 65534, gid: 65534 };
+// Permissions only bind a process that is not root: as root, run the API as
+// nobody; as anyone else (a developer, the dev container's user), as that user.
+describe('a DATA_DIR the API cannot write', () => {
+  const nobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+  // Write access back, or an owner who is not root could not remove the scratch folder.
+  afterAll(() => {
+    for (const dir of ['read-only-empty', 'read-only-db'].map((d) => join(scratch, d)))
+      if (existsSync(dir)) chmodSync(dir, 0o755);
+  });
 
   it('exits 78 when it holds no database to serve read-only', () => {
     const dir = join(scratch, 'read-only-empty');
@@ -119,7 +125,7 @@ describe.skipIf(process.getuid?.() !== 0)('a DATA_DIR the API cannot write', () 
   it('starts read-only when it holds one: reads work, readiness says not writable', async () => {
     const dir = join(scratch, 'read-only-db');
     mkdirSync(dir, { mode: 0o755 });
-    // Make the database as root, stop cleanly (the WAL is checkpointed), then take write access away.
+    // Make the database, stop cleanly (the WAL is checkpointed), then take write access away.
     const writer = await startApiProcess({ DATA_DIR: dir });
     writer.child.kill('SIGTERM');
     expect(await writer.exited).toBe(0);
