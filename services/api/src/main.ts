@@ -18,7 +18,7 @@ import { ConfigError, configOrExit, drain, exitForConfig, listen, strictServer }
 import { loadConfig } from './config.js';
 import { fetchOptionsFactory } from './fetch/fetch-options.js';
 import { createApp } from './http/app.js';
-import { metricsListener } from './http/ops-routes.js';
+import { metricsListener, registerReadinessMetrics } from './http/ops-routes.js';
 import { createLogger } from './logger.js';
 import { createApiMetrics } from './metrics.js';
 import { DATABASE_FILE, ReportsStore } from './storage/reports-store.js';
@@ -89,6 +89,7 @@ const app = createApp({
   draining: () => draining,
   fetchOptions: fetchOptionsFactory(config),
 });
+registerReadinessMetrics(metrics.registry, { config, store, draining: () => draining });
 
 // Node's server timeouts (serverOptions in @stagecraft/contract): headers 10 s (as
 // nginx's client_header_timeout), the whole request 35 s (5 s above the sidecar's

@@ -15,7 +15,10 @@ export interface ApiMetrics {
 
 export function createApiMetrics(reportsStored: () => number): ApiMetrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  // The event-loop delay sampled every 50 ms, not prom-client's 10: each sample
+  // wakes the process, and at 10 ms that cost 7 ms of CPU a second, idle or busy
+  // (22 us on every request at 300 requests/s); a 15 s scrape still rests on 300 samples.
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 50 });
   const registers = [registry];
   new Gauge({
     name: 'stagecraft_reports_stored',

@@ -15,21 +15,70 @@ declare module 'express-serve-static-core' {
   }
 }
 
+/** A request at least this slow is worth a line of its own at info. */
+export const SLOW_REQUEST_MS = 1_000;
+
+/** Refusals worth a line at info: credentials refused, a limit reached. */
+const REFUSED = new Set([401, 403, 413, 429]);
+
+/**
+ * The level of a request's access line. Every request is in the gateway's access
+ * log already, so an ordinary one is logged at debug here (off in production: the
+ * line cost more CPU than everything else around a /healthz), and only what is
+ * unusual at info or above: a 5xx (error), a refusal, a slow one. The sidecar
+ * uses the same rule, so the request id of anything unusual is in every hop's log.
+ */
+export function accessLogLevel(status: number, durationMs: number): 'error' | 'info' | 'debug' {
+  if (status >= 500) return 'error';
+  return REFUSED.has(status) || durationMs >= SLOW_REQUEST_MS ? 'info' : 'debug';
+}
+
+/** Where a request's lazily made logger finds the service's logger. */
+const BASE_LOGGER = Symbol('base logger');
+type ContextRequest = Request & { [BASE_LOGGER]?: Logger };
+
+/**
+ * `req.log`, made on first use: a pino child per request costs more than the rest
+ * of the context, and most requests now log nothing at production level. Defined
+ * once on the prototype Express gives its requests (app.request); the first read
+ * keeps the child on the request itself.
+ */
+function defineLazyLog(prototype: object): void {
+  if (Object.prototype.hasOwnProperty.call(prototype, 'log')) return;
+  const keep = (req: object, log: Logger) =>
+    Object.defineProperty(req, 'log', { value: log, writable: true, configurable: true, enumerable: true });
+  Object.defineProperty(prototype, 'log', {
+    configurable: true,
+    get(this: ContextRequest): Logger {
+      const log = this[BASE_LOGGER]!.child({ requestId: this.id });
+      keep(this, log);
+      return log;
+    },
+    set(this: ContextRequest, log: Logger) {
+      keep(this, log);
+    },
+  });
+}
+
 export function requestContext(logger: Logger) {
   return (req: Request, res: Response, next: NextFunction): void => {
-    req.id = requestId(req.headers['x-request-id']);
-    req.log = logger.child({ requestId: req.id });
-    res.setHeader('x-request-id', req.id);
+    const id = requestId(req.headers['x-request-id']);
+    req.id = id;
+    (req as ContextRequest)[BASE_LOGGER] = logger;
+    defineLazyLog(Object.getPrototypeOf(req) as object);
+    res.setHeader('x-request-id', id);
     const started = performance.now();
     res.once('finish', () => {
-      const level = res.statusCode >= 500 ? 'error' : 'info';
+      const durationMs = Math.round((performance.now() - started) * 10) / 10;
+      const level = accessLogLevel(res.statusCode, durationMs);
+      if (!logger.isLevelEnabled(level)) return;
       req.log[level](
         {
           method: req.method,
           path: req.path.length > 256 ? req.path.slice(0, 256) : req.path,
           route: (req.route as { path?: string } | undefined)?.path,
           status: res.statusCode,
-          durationMs: Math.round((performance.now() - started) * 10) / 10,
+          durationMs,
         },
         'request',
       );
