@@ -228,22 +228,32 @@ describe('production stack', () => {
     expect(counted.status).toBe(200);
   });
 
+  // One access line per request across the stack: the gateway logs every one;
+  // the services log at info only what is unusual (a refusal, a 5xx, a slow
+  // answer), and then with the same request id.
   it('carries one request id through the logs of gateway, sidecar and API', async () => {
-    const id = `e2e-${randomUUID()}`;
+    const logsOf = () =>
+      ['gateway', 'sidecar', 'api'].map((service) => mustCompose(prod, 'logs', '--no-color', service));
+    const refused = `e2e-${randomUUID()}`;
     const r = await fetch(`${gateway}/api/v1/reports?limit=1`, {
-      headers: { ...authorization, 'x-request-id': id },
+      headers: { authorization: `Bearer ${'0'.repeat(64)}`, 'x-request-id': refused },
     });
-    expect(r.headers.get('x-request-id')).toBe(id);
+    expect(r.status).toBe(401);
+    expect(r.headers.get('x-request-id')).toBe(refused);
+    const ordinary = `e2e-${randomUUID()}`;
+    const ok = await fetch(`${gateway}/api/v1/reports?limit=1`, {
+      headers: { ...authorization, 'x-request-id': ordinary },
+    });
+    expect(ok.status).toBe(200);
     await poll(
-      'the request id in all three logs',
-      async () => {
-        const logs = ['gateway', 'sidecar', 'api'].map((service) =>
-          mustCompose(prod, 'logs', '--no-color', service),
-        );
-        return logs.every((log) => log.includes(id)) ? true : undefined;
-      },
+      'the refused request id in all three logs',
+      async () => (logsOf().every((log) => log.includes(refused)) ? true : undefined),
       10_000,
     );
+    const [gatewayLog, sidecarLog, apiLog] = logsOf();
+    expect(gatewayLog).toContain(ordinary);
+    expect(sidecarLog).not.toContain(ordinary);
+    expect(apiLog).not.toContain(ordinary);
   });
 
   it('serves no /metrics of any service through the gateway', async () => {

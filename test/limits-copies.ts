@@ -388,9 +388,13 @@ function environment(service: Map): Map {
   return isMap(env) ? env : {};
 }
 
-/** A stack file (YAML 1.1, as Docker reads it: `<<` merges). */
+/**
+ * A stack file (YAML 1.1, as Docker reads it: `<<` merges). Compose's own tags
+ * (`!reset`, `!override` in the watch overlay) read as the plain value they tag,
+ * without a warning for each.
+ */
 function services(text: string): Map {
-  const doc: unknown = parse(text, { version: '1.1' });
+  const doc: unknown = parse(text, { version: '1.1', logLevel: 'error' });
   return isMap(doc) && isMap(doc.services) ? doc.services : {};
 }
 
