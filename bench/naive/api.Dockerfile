@@ -1,4 +1,4 @@
-# For comparison only (npm run bench:images): the API the naive way, one stage.
+# For comparison only (npm run bench): the API the naive way, one stage.
 # Everything that built it ships with it: dev dependencies, TypeScript, sources,
 # tests, the npm cache, a root user.
 FROM node:24-trixie-slim

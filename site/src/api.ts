@@ -4,48 +4,15 @@
  * documents; each becomes an ApiError whose message is the document's own words.
  */
 
-export interface FetchFacts {
-  finalUrl: string;
-  status: number;
-  contentType: string;
-  bytes: number;
-  redirects: number;
-  durationMs: number;
-}
+// The answers' shapes are the contract's (the API builds them from the same
+// types): type-only, so nothing of the package reaches the page's bundle.
+import type { BodyCount, FetchFacts, PageCount, Report, ReportPage } from '@stagecraft/contract/answers';
 
+export type { FetchFacts, Report, ReportPage };
 /** GET /api/v1/count's answer (CountResult in the OpenAPI document). */
-export interface CountResult {
-  url: string;
-  internal: number;
-  external: number;
-  fetch: FetchFacts;
-}
-
+export type CountResult = PageCount;
 /** POST /api/v1/count's answer (BodyCountResult). */
-export interface BodyCountResult {
-  base: string;
-  internal: number;
-  external: number;
-  bytes: number;
-}
-
-export interface Report {
-  id: number;
-  url: string;
-  internal: number;
-  external: number;
-  finalUrl: string;
-  status: number;
-  bytes: number;
-  redirects: number;
-  durationMs: number;
-  createdAt: string;
-}
-
-export interface ReportPage {
-  items: Report[];
-  nextCursor: string | null;
-}
+export type BodyCountResult = BodyCount;
 
 /** What the gateway tells the page about its deployment (/site.json). */
 export interface SiteConfig {

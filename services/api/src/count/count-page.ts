@@ -6,29 +6,13 @@
  * Go-parsed host, and reports what happened to an injected recorder, so the HTTP
  * layer only translates requests and answers, and the metrics stay out of here.
  */
-import {
-  FetchError,
-  fetchPage,
-  type FetchFacts,
-  type FetchFailure,
-  type FetchOptions,
-} from '../fetch/fetch-page.js';
+import { FetchError, fetchPage, type FetchFailure, type FetchOptions } from '../fetch/fetch-page.js';
 import { LinkCounter, type LinkCounts } from './count-links.js';
 import { parsePageUrl, type PageUrl } from './page-url.js';
 
-export interface PageCount {
-  url: string;
-  internal: number;
-  external: number;
-  fetch: FetchFacts;
-}
-
-export interface BodyCount {
-  base: string;
-  internal: number;
-  external: number;
-  bytes: number;
-}
+/** The answers counting gives: the contract's shapes, which the page at / reads too. */
+import type { BodyCount, PageCount } from '@stagecraft/contract';
+export type { BodyCount, PageCount };
 
 /** What a count ended in, as the metrics label it; a failed fetch carries no result. */
 export type CountEvent =

@@ -54,14 +54,9 @@ export interface FetchOptions {
   limit?: FetchLimit;
 }
 
-export interface FetchFacts {
-  finalUrl: string;
-  status: number;
-  contentType: string;
-  bytes: number;
-  redirects: number;
-  durationMs: number;
-}
+/** What a fetch did: the shape the API answers with (the contract's FetchFacts). */
+import type { FetchFacts } from '@stagecraft/contract';
+export type { FetchFacts };
 
 /** Why a fetch failed, in terms the HTTP layer maps to a problem document. */
 export type FetchFailure =

@@ -19,21 +19,9 @@ import { join } from 'node:path';
 import { freeSpaceOf } from './free-space.js';
 import { MIGRATIONS } from './migrations.js';
 
-export interface NewReport {
-  url: string;
-  internal: number;
-  external: number;
-  finalUrl: string;
-  status: number;
-  bytes: number;
-  redirects: number;
-  durationMs: number;
-}
-
-export interface Report extends NewReport {
-  id: number;
-  createdAt: string;
-}
+/** What is kept and read back: the contract's shapes, which the page at / reads too. */
+import type { NewReport, Report, ReportPage } from '@stagecraft/contract';
+export type { NewReport, Report };
 
 interface Row {
   id: number;
@@ -48,11 +36,8 @@ interface Row {
   created_at: string;
 }
 
-export interface Page {
-  items: Report[];
-  /** Opaque cursor for the next (older) page, null on the last page. */
-  nextCursor: string | null;
-}
+/** A page of reports, newest first; nextCursor is opaque, null on the last page. */
+export type Page = ReportPage;
 
 export class InvalidCursorError extends Error {
   constructor() {
