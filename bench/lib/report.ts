@@ -47,7 +47,9 @@ const spread = (f: DevLoopFigures) => `${Math.min(...f.allMs)}-${Math.max(...f.a
 
 /** One loop's figures in a line: median, spread, every edit. */
 export function devLoopLine(name: string, f: DevLoopFigures): string {
-  return `${name}: median ${f.medianMs.toFixed(0)} ms, spread ${spread(f)} over ${f.edits} edits (all: ${f.allMs.join(', ')} ms)`;
+  const quickStart =
+    f.quickStartSeconds === undefined ? '' : `; ./stagecraft up to healthy ${f1(f.quickStartSeconds)} s`;
+  return `${name}: median ${f.medianMs.toFixed(0)} ms, spread ${spread(f)} over ${f.edits} edits (all: ${f.allMs.join(', ')} ms)${quickStart}`;
 }
 
 export function goals(r: Results): Goal[] {
@@ -247,6 +249,12 @@ export function markdown(r: Results, list: Goal[]): string {
         `| ${name} | ${f.medianMs.toFixed(0)} ms | ${spread(f)} | ${f.edits} | ${f.allMs.join(', ')} ms |`,
     ),
     '',
+    ...(r.devLoop.quickStartSeconds === undefined
+      ? []
+      : [
+          `The quick-start command, \`./stagecraft up\` (with \`-d --wait\`), to a healthy development stack on this warm machine: ${f1(r.devLoop.quickStartSeconds)} s.`,
+          '',
+        ]),
     '## Counting',
     '',
     '| page | link counter | htmlparser2, same bytes |',
