@@ -9,13 +9,19 @@
  * ProxyExchange record (proxy-exchange.ts); whether a failed attempt goes again
  * is upstream-retry.ts's pure decision, and this file only acts on it.
  */
-import { Agent, type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import {
+  Agent,
+  type ClientRequest,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type ServerResponse,
+} from 'node:http';
 import type { Socket } from 'node:net';
 import { requestId, sendProblem } from '@stagecraft/contract';
 import { createProxyMiddleware, type Plugin } from 'http-proxy-middleware';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
-import { forwardableResponseHeaders, stripRequestHeaders } from './hop-by-hop.js';
+import { forwardableRequestHeaders, forwardableResponseHeaders } from './hop-by-hop.js';
 import { exchangeOf, openExchange, type ProxyExchange } from './proxy-exchange.js';
 import { RedRecorder, methodLabel, type RedMetrics, type UpstreamFailure } from './red-metrics.js';
 import { namesMetrics, type RouteLabels } from './route-labels.js';
@@ -29,31 +35,25 @@ export interface ProxyDeps {
   logger: Logger;
 }
 
-function chunkLength(chunk: unknown, encoding: unknown): number {
-  if (typeof chunk === 'string')
-    return Buffer.byteLength(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
-  if (chunk instanceof Uint8Array) return chunk.byteLength;
-  return 0;
-}
-
-/** Counts bytes passing through a writable's write/end without changing what is written. */
-function countWrites(stream: ServerResponse | ClientRequest, add: (n: number) => void): void {
-  // Loosely typed on purpose: write/end have several overloads whose arguments are
-  // forwarded untouched.
-  type PassThrough = (this: unknown, ...args: unknown[]) => unknown;
-  const write = stream.write as unknown as PassThrough;
-  const end = stream.end as unknown as PassThrough;
-  stream.write = function (this: unknown, ...args: unknown[]) {
-    add(chunkLength(args[0], args[1]));
-    return write.apply(this, args);
-  } as unknown as typeof stream.write;
-  stream.end = function (this: unknown, ...args: unknown[]) {
-    if (args[0] !== undefined && typeof args[0] !== 'function') add(chunkLength(args[0], args[1]));
-    return end.apply(this, args);
-  } as unknown as typeof stream.end;
-}
-
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** A request at least this slow is worth a line of its own at info. */
+export const SLOW_REQUEST_MS = 1_000;
+
+/** Refusals worth a line at info: credentials refused, a limit reached. */
+const REFUSED = new Set([401, 403, 413, 429]);
+
+/**
+ * The level of a request's line. Every request is in the gateway's access log
+ * already, so an ordinary one is logged at debug here (off in production: a log
+ * line per request costs the sidecar more CPU than its metering), and at info
+ * only what is unusual: a 5xx, a refusal, a slow one, or one whose answer was cut
+ * or needed a re-send. The API uses the same rule, so the request id of anything
+ * unusual is in every hop's log.
+ */
+export function accessLogLevel(status: number, durationMs: number, troubled: boolean): 'info' | 'debug' {
+  return status >= 500 || REFUSED.has(status) || durationMs >= SLOW_REQUEST_MS || troubled ? 'info' : 'debug';
+}
 
 /**
  * The proxied port's request listener. A plain listener, not an Express app: the
@@ -77,38 +77,54 @@ export function createProxyApp({ config, metrics, labels, logger }: ProxyDeps): 
     res.setHeader('x-request-id', id);
 
     const exchange = openExchange(req, res, id, methodLabel(req.method), labels.label(req.url ?? '/'));
-    const { method, route } = exchange;
+    const { method } = exchange;
     recorder.started(method);
-    countWrites(res, (n) => (exchange.responseBytes += n));
     const socket = req.socket;
     const hungUp = () => {
       exchange.clientGone = true;
     };
     socket.once('end', hungUp);
     socket.once('error', hungUp);
-    const record = () => {
-      if (exchange.metered) return;
-      exchange.metered = true;
+    // Node emits 'error' on a response only for a write after its end; unheard, it
+    // would end the process. It is an attempt that failed like any other.
+    res.on('error', (error: NodeJS.ErrnoException) => attemptFailed(error, exchange));
+    // One listener for the end of the answer, sent or cut ('close' follows 'finish'
+    // by a tick): the record, and nothing left running for it.
+    res.once('close', () => {
       socket.off('end', hungUp);
       socket.off('error', hungUp);
-      const status = String(res.statusCode);
-      const seconds = Number(process.hrtime.bigint() - exchange.started) / 1e9;
-      recorder.finished(method, route, status, seconds, exchange.responseBytes, exchange.requestBytes);
-      logger.info(
-        {
-          requestId: id,
-          method: req.method,
-          route,
-          status: res.statusCode,
-          durationMs: Math.round(seconds * 10_000) / 10,
-          aborted: !res.writableFinished,
-        },
+      exchange.clearDeadline();
+      // An attempt still running upstream (a body the client stopped sending, a
+      // late answer) has nobody to answer.
+      const current = exchange.attempt;
+      if (current !== undefined && !current.destroyed) current.destroy();
+      record(exchange);
+    });
+    return exchange;
+  };
+
+  const record = (exchange: ProxyExchange): void => {
+    const { req, res, method, route } = exchange;
+    const status = String(res.statusCode);
+    const seconds = Number(process.hrtime.bigint() - exchange.started) / 1e9;
+    // A problem document written here (not the upstream's body): its length is its Content-Length.
+    const responseBytes = exchange.piped
+      ? exchange.responseBytes
+      : res.headersSent
+        ? Number(res.getHeader('content-length') ?? 0)
+        : 0;
+    recorder.finished(method, route, status, seconds, responseBytes, exchange.requestBytes);
+    // The gateway writes the access log; this line is the sidecar's view of the
+    // same request (route label, its own duration, whether the answer was cut),
+    // at info only when something went wrong (see accessLogLevel).
+    const durationMs = Math.round(seconds * 10_000) / 10;
+    const aborted = !res.writableFinished;
+    const level = accessLogLevel(res.statusCode, durationMs, aborted || exchange.retries > 0);
+    if (logger.isLevelEnabled(level))
+      logger[level](
+        { requestId: exchange.id, method: req.method, route, status: res.statusCode, durationMs, aborted },
         'proxied',
       );
-    };
-    res.once('finish', record);
-    res.once('close', record);
-    return exchange;
   };
 
   const countFailure = (exchange: ProxyExchange, kind: UpstreamFailure, code: string | undefined): void => {
@@ -220,79 +236,115 @@ export function createProxyApp({ config, metrics, labels, logger }: ProxyDeps): 
     forward(exchange);
   };
 
+  /**
+   * The attempt has a socket (a queued one waits for it): unless the client was
+   * answered meanwhile, bound it and count the body's bytes as they go up.
+   */
+  const attemptStarted = (proxyReq: ClientRequest, exchange: ProxyExchange): void => {
+    const { req, res } = exchange;
+    if (res.writableEnded || exchange.timedOut) {
+      proxyReq.destroy(); // answered while it waited in the pool's queue
+      return;
+    }
+    exchange.attempt = proxyReq;
+    exchange.requestBytes = 0;
+    // Idle bound on the whole exchange, the response body included. Not
+    // http-proxy-middleware's proxyTimeout: that one destroys the attempt without
+    // an error, which would read as a reset rather than a timeout.
+    proxyReq.setTimeout(config.upstreamTimeoutMs, () => {
+      if (res.headersSent && res.writableNeedDrain) {
+        // The upstream is idle because the client stopped reading (backpressure):
+        // the client's doing, so cut it without counting an upstream failure.
+        exchange.clientGone = true;
+        res.destroy();
+        proxyReq.destroy();
+        return;
+      }
+      exchange.timedOut = true;
+      proxyReq.destroy(upstreamError('upstream timed out', 'ETIMEDOUT'));
+    });
+    // The sidecar never asks for an upgrade (Upgrade is stripped), so a 101 is a
+    // protocol error. Without this listener Node destroys the socket and the
+    // request emits neither a response nor an error: the client would wait forever.
+    proxyReq.on('upgrade', (_response: IncomingMessage, socket: Socket) => {
+      socket.destroy();
+      attemptFailed(upstreamError('the API switched protocols unasked', 'EPROTO'), exchange);
+    });
+    // Counted from the chunks the library's pipe writes up (it pipes just after
+    // this event); a body-less request never emits data, and needs no counter.
+    // Only a body-less request is re-sent, so one counter per request is enough.
+    if (exchange.countRequestChunk === undefined && hasBody(req.headers)) {
+      exchange.countRequestChunk = (chunk: Buffer) => {
+        exchange.requestBytes += chunk.length;
+        exchange.lastProgress = Date.now();
+      };
+      req.on('data', exchange.countRequestChunk);
+    }
+  };
+
+  /** Response headers arrived: forward them without the hop-by-hop ones, then the body. */
+  const answered = (proxyRes: IncomingMessage, exchange: ProxyExchange): void => {
+    const { req, res } = exchange;
+    const proxyReq = exchange.attempt;
+    if (exchange.countRequestChunk !== undefined && proxyReq !== undefined && !proxyReq.writableFinished) {
+      // The upstream answered before the whole body went up (a 413, say): the
+      // library reads the rest of the client's body and drops it, so the client's
+      // connection can go on; those bytes were not sent, and are not counted.
+      const stopCounting = () => {
+        if (!proxyReq.writableFinished) req.off('data', exchange.countRequestChunk!);
+      };
+      proxyRes.once('end', stopCounting);
+      proxyRes.once('close', stopCounting);
+    }
+    exchange.clearDeadline();
+    if (res.headersSent || res.writableEnded) {
+      proxyRes.destroy(); // the client was answered already (a 408, a 504): drop the late answer
+      return;
+    }
+    const status = proxyRes.statusCode ?? 0;
+    if (status < 200) {
+      // A 101 without Connection: upgrade reaches here as a final answer. Passed on,
+      // the client would read it as informational and wait forever for the real one.
+      proxyRes.destroy();
+      attemptFailed(upstreamError(`the API answered ${status} as a final response`, 'EPROTO'), exchange);
+      return;
+    }
+    try {
+      res.writeHead(status, forwardableResponseHeaders(proxyRes.headers, proxyRes.rawHeaders));
+    } catch (error) {
+      // A header value Node will not send on (a control character): not an HTTP answer we can pass.
+      proxyRes.destroy();
+      attemptFailed(
+        upstreamError(`unusable response header: ${(error as Error).message}`, 'EPROTO'),
+        exchange,
+      );
+      return;
+    }
+    // An upstream that dies mid-body: the client must see a broken response too.
+    proxyRes.once('close', () => {
+      if (proxyRes.complete || exchange.clientGone) return;
+      countFailure(exchange, exchange.timedOut ? 'timeout' : 'reset', 'ECONNRESET');
+      res.destroy();
+    });
+    proxyRes.pipe(res);
+    exchange.piped = true;
+    proxyRes.on('data', (chunk: Buffer) => {
+      exchange.responseBytes += chunk.length;
+    });
+  };
+
   // The proxy, with our own handlers instead of http-proxy-middleware's defaults
   // (which answer a refused connection with a plain-text 504, and copy every
-  // response header, hop-by-hop ones included).
+  // response header, hop-by-hop ones included). Plugins, not `on`: with the
+  // default plugins ejected, `on` handlers are never attached.
   const metering: Plugin = (proxyServer) => {
     // Emitted once the attempt has a socket (a queued one waits for it).
-    proxyServer.on('proxyReq', (proxyReq: ClientRequest, req: IncomingMessage, res: ServerResponse) => {
-      const exchange = exchangeOf(req);
-      if (res.writableEnded || exchange.timedOut) {
-        proxyReq.destroy(); // answered while it waited in the pool's queue
-        return;
-      }
-      exchange.attempt = proxyReq;
-      exchange.requestBytes = 0;
-      countWrites(proxyReq, (n) => {
-        exchange.requestBytes += n;
-        exchange.lastProgress = Date.now();
-      });
-      // Idle bound on the whole exchange, the response body included.
-      proxyReq.setTimeout(config.upstreamTimeoutMs, () => {
-        if (res.headersSent && res.writableNeedDrain) {
-          // The upstream is idle because the client stopped reading (backpressure):
-          // the client's doing, so cut it without counting an upstream failure.
-          exchange.clientGone = true;
-          res.destroy();
-          proxyReq.destroy();
-          return;
-        }
-        exchange.timedOut = true;
-        proxyReq.destroy(upstreamError('upstream timed out', 'ETIMEDOUT'));
-      });
-      // The sidecar never asks for an upgrade (Upgrade is stripped), so a 101 is a
-      // protocol error. Without this listener Node destroys the socket and the
-      // request emits neither a response nor an error: the client would wait forever.
-      proxyReq.on('upgrade', (_response: IncomingMessage, socket: Socket) => {
-        socket.destroy();
-        attemptFailed(upstreamError('the API switched protocols unasked', 'EPROTO'), exchange);
-      });
-    });
-    // Response headers arrived: forward them without the hop-by-hop ones, then the body.
-    proxyServer.on('proxyRes', (proxyRes: IncomingMessage, req: IncomingMessage, res: ServerResponse) => {
-      const exchange = exchangeOf(req);
-      exchange.clearDeadline();
-      if (res.headersSent || res.writableEnded) {
-        proxyRes.destroy(); // the client was answered already (a 408, a 504): drop the late answer
-        return;
-      }
-      const status = proxyRes.statusCode ?? 0;
-      if (status < 200) {
-        // A 101 without Connection: upgrade reaches here as a final answer. Passed on,
-        // the client would read it as informational and wait forever for the real one.
-        proxyRes.destroy();
-        attemptFailed(upstreamError(`the API answered ${status} as a final response`, 'EPROTO'), exchange);
-        return;
-      }
-      try {
-        res.writeHead(status, forwardableResponseHeaders(proxyRes.headers, proxyRes.rawHeaders));
-      } catch (error) {
-        // A header value Node will not send on (a control character): not an HTTP answer we can pass.
-        proxyRes.destroy();
-        attemptFailed(
-          upstreamError(`unusable response header: ${(error as Error).message}`, 'EPROTO'),
-          exchange,
-        );
-        return;
-      }
-      // An upstream that dies mid-body: the client must see a broken response too.
-      proxyRes.once('close', () => {
-        if (proxyRes.complete || exchange.clientGone) return;
-        countFailure(exchange, exchange.timedOut ? 'timeout' : 'reset', 'ECONNRESET');
-        res.destroy();
-      });
-      proxyRes.pipe(res);
-    });
+    proxyServer.on('proxyReq', (proxyReq: ClientRequest, req: IncomingMessage) =>
+      attemptStarted(proxyReq, exchangeOf(req)),
+    );
+    proxyServer.on('proxyRes', (proxyRes: IncomingMessage, req: IncomingMessage) =>
+      answered(proxyRes, exchangeOf(req)),
+    );
     proxyServer.on('error', (error: Error, req?: IncomingMessage, res?: ServerResponse | Socket) => {
       if (req === undefined || res === undefined) throw error; // misconfiguration, not a request's failure
       if (!('writeHead' in res)) {
@@ -304,12 +356,19 @@ export function createProxyApp({ config, metrics, labels, logger }: ProxyDeps): 
   };
 
   const proxy = createProxyMiddleware({
-    target: config.upstream.href,
+    // The upstream as host and port, not a URL string: a string is parsed into a
+    // URL twice per request (by the middleware and by its proxy server), and a
+    // bracketed IPv6 literal would be turned into an object per request too.
+    target: {
+      protocol: 'http:',
+      host: config.upstream.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: Number(config.upstream.port) || 80,
+    },
     agent,
     changeOrigin: false,
     xfwd: false,
     ws: false,
-    // Headers are written here, without the hop-by-hop ones (see 'proxyRes').
+    // Headers are written here, without the hop-by-hop ones (see answered).
     selfHandleResponse: true,
     ejectPlugins: true,
     plugins: [metering],
@@ -317,7 +376,8 @@ export function createProxyApp({ config, metrics, labels, logger }: ProxyDeps): 
 
   forward = (exchange) => {
     const { req, res } = exchange;
-    // http-proxy-middleware calls `next` only for a request it did not proxy.
+    // http-proxy-middleware calls `next` only for a request it did not proxy, or
+    // after an error its 'error' event has already handled.
     const notProxied = (error?: unknown) => {
       if (!res.headersSent && !res.writableEnded && exchange.retryTimer === undefined)
         sendProblem(res, 502, 'upstream-other', 'Upstream unavailable', String(error ?? 'not proxied'));
@@ -333,15 +393,10 @@ export function createProxyApp({ config, metrics, labels, logger }: ProxyDeps): 
       sendProblem(res, 404, 'not-found', 'Not found', 'metrics are not served on this port');
       return;
     }
-    stripRequestHeaders(req.headers, req.rawHeaders);
+    // The library copies req.headers upstream: hand it a copy without the
+    // hop-by-hop fields (built, not deleted from: see forwardableRequestHeaders).
+    req.headers = forwardableRequestHeaders(req.headers, req.rawHeaders) as IncomingHttpHeaders;
     armDeadline(exchange, config.upstreamTimeoutMs);
-    res.once('close', () => {
-      exchange.clearDeadline();
-      // The client's answer is over (sent, or cut): an attempt still running upstream
-      // (a body the client stopped sending, a late answer) has nobody to answer.
-      const current = exchange.attempt;
-      if (current !== undefined && !current.destroyed) current.destroy();
-    });
     forward(exchange);
   };
 }

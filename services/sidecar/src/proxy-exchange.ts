@@ -14,8 +14,12 @@ export class ProxyExchange {
   readonly started = process.hrtime.bigint();
   /** Bytes of the request body written upstream by the latest attempt. */
   requestBytes = 0;
-  /** Bytes of the response body written to the client. */
+  /** Bytes of the upstream's response body piped to the client. */
   responseBytes = 0;
+  /** The upstream's answer is being piped to the client (else any answer is the proxy's own problem document). */
+  piped = false;
+  /** Counts the request body's chunks as they go up (a request with a body only). */
+  countRequestChunk: ((chunk: Buffer) => void) | undefined = undefined;
   /** Date.now() at the last request byte forwarded, or at arrival: the header deadline counts from it. */
   lastProgress = Date.now();
   /** Re-sends made so far. */
@@ -32,8 +36,6 @@ export class ProxyExchange {
   clientGone = false;
   /** An upstream failure was counted (an abort can surface twice, and is counted once). */
   failureCounted = false;
-  /** The RED metrics and the log line were written (finish and close both come). */
-  metered = false;
 
   constructor(
     readonly req: IncomingMessage,

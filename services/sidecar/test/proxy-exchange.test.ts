@@ -35,7 +35,7 @@ describe('ProxyExchange', () => {
       timedOut: false,
       clientGone: false,
       failureCounted: false,
-      metered: false,
+      piped: false,
     });
     expect(exchange.lastProgress).toBeGreaterThanOrEqual(before);
     expect(typeof exchange.started).toBe('bigint');
