@@ -13,10 +13,10 @@
  * (hopRules); a rule between two hops' limits no single hop sees whole, so
  * README's "Limits across hops" lists which variables to raise together.
  *
- * Not here, because no hop of ours sets it: the sidecar's pooled connections to
- * the API. Node's agent, built without a `timeout` (proxy-app.ts), keeps an idle
- * socket until the API closes it at API_KEEP_ALIVE_TIMEOUT_MS; it would retire
- * it 1 s before the API's advertised Keep-Alive only if it had a timeout set.
+ * Not here, because no variable sets it: the sidecar's pooled connections to the
+ * API. Node's agent (proxy-app.ts, given a `timeout` so it does) retires an idle
+ * socket 1 s before the Keep-Alive timeout the API advertises, whatever
+ * API_KEEP_ALIVE_TIMEOUT_MS is (services/sidecar/test/keep-alive-pool.test.ts).
  */
 
 /** The hops that read a limit: nginx (its templates) and the two Node services (their environment). */

@@ -65,8 +65,18 @@ export function createProxyApp({ config, metrics, labels, logger }: ProxyDeps): 
 
   // Keep-alive: without it every request opens a new TCP connection to the API.
   // Node's agent retires an idle socket one second before the server's advertised
-  // Keep-Alive timeout, so a closing socket is never reused.
-  const agent = new Agent({ keepAlive: true, keepAliveMsecs: 1_000, maxSockets: 256, maxFreeSockets: 64 });
+  // Keep-Alive timeout, so a closing socket is never reused; but only when the
+  // agent has a `timeout` of its own (Node 24: without one a free socket waits
+  // until the API closes it, and a request can go into it as it closes). The
+  // 10 minutes only ever apply to a socket silent that long in a request, which
+  // UPSTREAM_TIMEOUT_MS (at most 10 minutes too) ends first.
+  const agent = new Agent({
+    keepAlive: true,
+    keepAliveMsecs: 1_000,
+    maxSockets: 256,
+    maxFreeSockets: 64,
+    timeout: 600_000,
+  });
 
   const recorder = new RedRecorder(metrics);
 
