@@ -307,7 +307,7 @@ describe('the watch stack', () => {
     );
     expect(JSON.parse(body)).toEqual({ status: 'ok', dependency: true });
     console.log(`watch: dependency added to response in ${((Date.now() - saved) / 1000).toFixed(1)} s`);
-    expect(watch!.output()).toMatch(/Rebuilding service "api" after changes were detected/);
+    expect(watch!.composeLines()).toMatch(/Rebuilding service "api" after changes were detected/);
     expect(containerIds(stack!).api).not.toBe(before);
     expect(
       inApi('node', '-e', `import('${DEPENDENCY}').then((m) => console.log(typeof m.default))`),

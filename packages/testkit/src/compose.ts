@@ -45,6 +45,12 @@ export function containerIds(p: ComposeProject): Record<string, string> {
 export interface ComposeWatch {
   /** Its standard output and error so far, interleaved: the last 64,000 characters. */
   output: () => string;
+  /**
+   * Compose's own lines so far (Watch enabled, Syncing, Rebuilding ...), without
+   * the containers' logs it attaches, which would push them out of output()'s
+   * tail: the last 64,000 characters of them.
+   */
+  composeLines: () => string;
   /** Its exit status (-1 when a signal ended it), once it has exited. */
   exited: Promise<number>;
   /**
@@ -69,7 +75,18 @@ export function composeUpWatch(p: ComposeProject, ...args: string[]): ComposeWat
     detached: true,
   });
   let output = '';
-  const keep = (data: Buffer) => (output = (output + data.toString('utf8')).slice(-64_000));
+  let own = '';
+  let partial = '';
+  // A container's log line starts "<service>-<n>  | " (after a terminal control sequence).
+  const containerLine = /^(\x1b\[[0-9;]*[A-Za-z])*\s*[\w.-]+-\d+\s+\|/;
+  const keep = (data: Buffer) => {
+    const text = data.toString('utf8');
+    output = (output + text).slice(-64_000);
+    const lines = (partial + text).split('\n');
+    partial = lines.pop() ?? '';
+    const mine = lines.filter((line) => !containerLine.test(line));
+    if (mine.length > 0) own = (own + mine.join('\n') + '\n').slice(-64_000);
+  };
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);
   // 'exit', not 'close': a grandchild that outlived it could hold the pipes open.
@@ -94,5 +111,10 @@ export function composeUpWatch(p: ComposeProject, ...args: string[]): ComposeWat
     await exited;
     clearTimeout(timer);
   };
-  return { output: () => output, exited, stop };
+  return {
+    output: () => output,
+    composeLines: () => own + (containerLine.test(partial) ? '' : partial),
+    exited,
+    stop,
+  };
 }

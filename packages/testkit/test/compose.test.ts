@@ -31,6 +31,12 @@ case "$*" in
     # As Compose: Ctrl-C ends it, unless this stand-in is told to hang on.
     if [ "$IGNORE_INT" = 1 ]; then trap '' INT; else trap 'echo stopped by SIGINT; kill $!; exit 130' INT; fi
     echo "Watch enabled"
+    # FLOOD: as a busy stack, 100,000 characters of container logs after one of Compose's own lines.
+    if [ "$FLOOD" = 1 ]; then
+      printf '\\033[2K\tRebuilding service "api" after changes were detected\n'
+      i=0; while [ $i -lt 1000 ]; do printf '\\033[2Kapi-1      | %090d\n' $i; i=$((i + 1)); done
+      echo "flooded"
+    fi
     sleep 30 & wait ;;
   *) printf '%s|' "$PWD" "$PROJECT_VALUE" "$@"; printf '\\n' ;;
 esac
@@ -93,6 +99,20 @@ describe('composeUpWatch', () => {
     await watch.stop(10_000);
     expect(await watch.exited).toBe(130);
     expect(watch.output()).toContain('stopped by SIGINT');
+  });
+
+  it("keeps Compose's own lines apart from the containers' logs, which would push them out of output()", async () => {
+    const watch = composeUpWatch({ ...project, env: { ...project.env, FLOOD: '1' } });
+    await poll(
+      'the stand-in to flood',
+      async () => watch.output().includes('flooded') || undefined,
+      10_000,
+      20,
+    );
+    expect(watch.output()).not.toContain('Rebuilding service');
+    expect(watch.composeLines()).toContain('Rebuilding service "api" after changes were detected');
+    expect(watch.composeLines()).not.toContain('api-1');
+    await watch.stop(10_000);
   });
 
   it('kills it when SIGINT has not stopped it within the grace period', async () => {
