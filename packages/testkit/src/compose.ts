@@ -78,7 +78,9 @@ export function composeUpWatch(p: ComposeProject, ...args: string[]): ComposeWat
   let own = '';
   let partial = '';
   // A container's log line starts "<service>-<n>  | " (after a terminal control sequence).
-  const containerLine = /^(\x1b\[[0-9;]*[A-Za-z])*\s*[\w.-]+-\d+\s+\|/;
+  const containerLine = new RegExp(
+    `^(${String.fromCharCode(27)}\\[[0-9;]*[A-Za-z])*\\s*[\\w.-]+-\\d+\\s+\\|`,
+  );
   const keep = (data: Buffer) => {
     const text = data.toString('utf8');
     output = (output + text).slice(-64_000);
