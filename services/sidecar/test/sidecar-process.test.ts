@@ -3,12 +3,13 @@
  * staying flat, graceful shutdown with a request in flight, and exits on bad
  * configuration.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { startNodeProcess } from '@stagecraft/testkit/node-process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startUpstream, type Upstream } from './helpers/upstream.js';
 
@@ -26,27 +27,22 @@ interface Running {
   exited: Promise<number | null>;
 }
 
+/** Both ports' "listening" lines, in either order, each on a line of its own. */
+const LISTENING =
+  /^(?=[\s\S]*"port":(\d+)[^\n]*"msg":"proxy listening")(?=[\s\S]*"port":(\d+)[^\n]*"msg":"metrics listening")/;
+
 async function startProcess(upstream: string, env: Record<string, string> = {}): Promise<Running> {
-  const child = spawn(process.execPath, ['--import', 'tsx', main], {
-    env: { ...process.env, UPSTREAM_URL: upstream, PORT: '0', METRICS_PORT: '0', HOST: '127.0.0.1', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
+  const sidecar = await startNodeProcess(['--import', 'tsx', main], {
+    env: { UPSTREAM_URL: upstream, PORT: '0', METRICS_PORT: '0', HOST: '127.0.0.1', ...env },
+    ready: LISTENING,
   });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  cleanups.push(() => child.kill('SIGKILL'));
-  const ports: Record<string, number> = {};
-  await new Promise<void>((resolve, reject) => {
-    let buffer = '';
-    child.stdout!.on('data', (data: Buffer) => {
-      buffer += data.toString();
-      for (const line of buffer.split('\n')) {
-        const m = /"port":(\d+).*"msg":"(proxy|metrics) listening"/.exec(line);
-        if (m) ports[m[2]!] = Number(m[1]);
-      }
-      if (ports.proxy !== undefined && ports.metrics !== undefined) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`sidecar exited with ${code}`)));
-  });
-  return { child, proxyPort: ports.proxy!, metricsPort: ports.metrics!, exited };
+  cleanups.push(sidecar.stop);
+  return {
+    child: sidecar.child,
+    proxyPort: Number(sidecar.ready[1]),
+    metricsPort: Number(sidecar.ready[2]),
+    exited: sidecar.exited,
+  };
 }
 
 /** Resident and peak resident set of a process, in bytes (Linux /proc). */
