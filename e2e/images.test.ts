@@ -14,14 +14,18 @@ import { docker, run } from '@stagecraft/testkit/command';
 import { REPO_ROOT, copyRepository } from '@stagecraft/testkit/repository';
 import {
   build,
+  GATEWAY_WRITABLE,
+  gatewayTmpfs,
   imageFiles,
   layerFiles,
   nodeInImage,
   mustBuild,
   publishedPort,
   requireDocker,
+  runGateway,
   runHardened,
   setuidFiles,
+  startEchoUpstream,
   waitHealthy,
 } from './helpers/docker.js';
 import { expectGatewayProblem, expectSecurityHeaders, rawGet, rawRequest } from './helpers/http.js';
@@ -307,19 +311,10 @@ describe('gateway image', () => {
   it('serves no /metrics and answers problem documents with every security header, unprivileged and read-only', async () => {
     const container = `${TAG}-gateway-run`;
     containers.push(container);
-    runHardened(container, image, [
-      '--tmpfs',
-      '/var/cache/nginx:uid=101,gid=101',
-      '--tmpfs',
-      '/run:uid=101,gid=101',
-      // What the entrypoint renders from the templates at start (a tmpfs in production too).
-      '--tmpfs',
-      '/etc/nginx/conf.d:uid=101,gid=101',
+    runGateway(container, image, [
       // A test-only second server: every status through the same snippets, on demand.
       '-v',
       `${join(REPO_ROOT, 'e2e/gateway/90-every-status.conf')}:/etc/nginx/conf.d/90-every-status.conf:ro`,
-      '-p',
-      '127.0.0.1::8080',
       '-p',
       '127.0.0.1::8090',
     ]);
@@ -375,36 +370,8 @@ describe('gateway image, in front of an upstream that echoes what reaches it', (
     run('docker', ['rm', '-f', container, upstream]);
     run('docker', ['network', 'rm', network]);
     docker('network', 'create', network);
-    docker(
-      'run',
-      '-d',
-      '--name',
-      upstream,
-      '--network',
-      network,
-      '--network-alias',
-      'sidecar',
-      '--read-only',
-      '--user',
-      'node',
-      '-v',
-      `${join(REPO_ROOT, 'e2e/gateway/echo-upstream.mjs')}:/echo.mjs:ro`,
-      'node:24-trixie-slim',
-      'node',
-      '/echo.mjs',
-    );
-    runHardened(container, image, [
-      '--network',
-      network,
-      '--tmpfs',
-      '/var/cache/nginx:uid=101,gid=101',
-      '--tmpfs',
-      '/run:uid=101,gid=101',
-      '--tmpfs',
-      '/etc/nginx/conf.d:uid=101,gid=101',
-      '-p',
-      '127.0.0.1::8080',
-    ]);
+    startEchoUpstream(upstream, network);
+    runGateway(container, image, ['--network', network]);
     await waitHealthy(container);
     port = publishedPort(container, 8080);
   });
@@ -528,19 +495,7 @@ describe('gateway image, its limits from the environment', () => {
 
   /** A gateway run as production runs it (read-only, conf.d on tmpfs), with `env`. */
   const startGateway = (container: string, env: string[]) =>
-    runHardened(container, image, [
-      '--network',
-      network,
-      '--tmpfs',
-      '/var/cache/nginx:uid=101,gid=101',
-      '--tmpfs',
-      '/run:uid=101,gid=101',
-      '--tmpfs',
-      '/etc/nginx/conf.d:uid=101,gid=101',
-      ...env.flatMap((e) => ['-e', e]),
-      '-p',
-      '127.0.0.1::8080',
-    ]);
+    runGateway(container, image, ['--network', network, ...env.flatMap((e) => ['-e', e])]);
   /** POST /api/v1/count with a body of `bytes` bytes, to the gateway on `port`. */
   const post = async (port: number, bytes: number) => {
     const response = await fetch(`http://127.0.0.1:${port}/api/v1/count?base=http://x.invalid/`, {
@@ -562,24 +517,7 @@ describe('gateway image, its limits from the environment', () => {
     run('docker', ['rm', '-f', upstream, `${TAG}-gateway-raised`, `${TAG}-gateway-lowered`]);
     run('docker', ['network', 'rm', network]);
     docker('network', 'create', network);
-    docker(
-      'run',
-      '-d',
-      '--name',
-      upstream,
-      '--network',
-      network,
-      '--network-alias',
-      'sidecar',
-      '--read-only',
-      '--user',
-      'node',
-      '-v',
-      `${join(REPO_ROOT, 'e2e/gateway/echo-upstream.mjs')}:/echo.mjs:ro`,
-      'node:24-trixie-slim',
-      'node',
-      '/echo.mjs',
-    );
+    startEchoUpstream(upstream, network);
     for (const [name, limit] of [
       ['raised', RAISED],
       ['lowered', LOWERED],
@@ -669,10 +607,7 @@ describe('gateway image, its limits from the environment', () => {
       'run',
       '--rm',
       '--read-only',
-      '--tmpfs',
-      '/var/cache/nginx:uid=101,gid=101',
-      '--tmpfs',
-      '/run:uid=101,gid=101',
+      ...gatewayTmpfs(GATEWAY_WRITABLE.filter((path) => path !== '/etc/nginx/conf.d')),
       image,
     ]);
     expect(result.status).toBe(78);

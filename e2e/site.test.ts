@@ -22,7 +22,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_TOKEN, authorization } from './helpers/api-token.js';
 import { launchBrowser, screenshot, watchedPage, type Browser, type WatchedPage } from './helpers/browser.js';
 import { composeEnv } from './helpers/compose.js';
-import { imageFiles, publishedPort, requireDocker, runHardened, waitHealthy } from './helpers/docker.js';
+import {
+  gatewayTmpfs,
+  imageFiles,
+  publishedPort,
+  requireDocker,
+  runGateway,
+  waitHealthy,
+} from './helpers/docker.js';
 import { expectGatewayProblem, expectSecurityHeaders, rawGet } from './helpers/http.js';
 
 const GATEWAY_PORT = 18380;
@@ -66,17 +73,11 @@ async function shownFacts(watched: WatchedPage, selector: string): Promise<Recor
 
 /** A gateway container of the built image alone (no sidecar behind it), run as production runs it. */
 function standaloneGateway(name: string, env: string[]): void {
-  runHardened(name, GATEWAY_IMAGE, [
-    '--tmpfs',
-    '/var/cache/nginx:uid=101,gid=101',
-    '--tmpfs',
-    '/run:uid=101,gid=101',
-    '--tmpfs',
-    '/etc/nginx/conf.d:uid=101,gid=101',
-    ...env.flatMap((e) => ['-e', e]),
-    '-p',
-    '127.0.0.1::8080',
-  ]);
+  runGateway(
+    name,
+    GATEWAY_IMAGE,
+    env.flatMap((e) => ['-e', e]),
+  );
 }
 
 let browser: Browser;
@@ -361,12 +362,7 @@ describe('one switch, GATEWAY_SITE, and the development link to Prometheus', () 
       'run',
       '--rm',
       '--read-only',
-      '--tmpfs',
-      '/var/cache/nginx:uid=101,gid=101',
-      '--tmpfs',
-      '/run:uid=101,gid=101',
-      '--tmpfs',
-      '/etc/nginx/conf.d:uid=101,gid=101',
+      ...gatewayTmpfs(),
       '-e',
       setting,
       GATEWAY_IMAGE,

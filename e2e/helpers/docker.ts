@@ -185,3 +185,48 @@ export function runHardened(container: string, image: string, extra: string[]): 
     image,
   );
 }
+
+/**
+ * Where the gateway writes, each a tmpfs owned by nginx (uid 101) as in
+ * production: its temp files, its pid file, the configuration it renders at start.
+ */
+export const GATEWAY_WRITABLE = ['/var/cache/nginx', '/run', '/etc/nginx/conf.d'];
+
+/** `--tmpfs` arguments for those places (all of them unless told which). */
+export function gatewayTmpfs(paths: readonly string[] = GATEWAY_WRITABLE): string[] {
+  return paths.flatMap((path) => ['--tmpfs', `${path}:uid=101,gid=101`]);
+}
+
+/**
+ * A gateway container of `image` as production runs it (runHardened, its writable
+ * places on tmpfs), port 8080 published on 127.0.0.1; `extra` adds to its options.
+ */
+export function runGateway(container: string, image: string, extra: string[] = []): void {
+  runHardened(container, image, [...gatewayTmpfs(), ...extra, '-p', '127.0.0.1::8080']);
+}
+
+/**
+ * e2e/gateway/echo-upstream.mjs in a read-only container on `network`, under the
+ * name the gateway proxies to (`sidecar`): a gateway alone can then be tested
+ * end to end.
+ */
+export function startEchoUpstream(container: string, network: string): void {
+  docker(
+    'run',
+    '-d',
+    '--name',
+    container,
+    '--network',
+    network,
+    '--network-alias',
+    'sidecar',
+    '--read-only',
+    '--user',
+    'node',
+    '-v',
+    `${join(REPO_ROOT, 'e2e/gateway/echo-upstream.mjs')}:/echo.mjs:ro`,
+    'node:24-trixie-slim',
+    'node',
+    '/echo.mjs',
+  );
+}
