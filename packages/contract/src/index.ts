@@ -35,6 +35,7 @@ export {
   type OrderingRule,
   type OrderingViolation,
 } from './limits.js';
+export { SLOW_REQUEST_MS, isUnusualRequest } from './access-log.js';
 export type { BodyCount, FetchFacts, NewReport, PageCount, Report, ReportPage } from './answers.js';
 export { openApiDocument, routeTemplates, type OpenApiDocument, type RouteTemplate } from './openapi.js';
 export {

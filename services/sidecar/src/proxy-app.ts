@@ -17,7 +17,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { Socket } from 'node:net';
-import { requestId, sendProblem } from '@stagecraft/contract';
+import { isUnusualRequest, requestId, sendProblem } from '@stagecraft/contract';
 import { createProxyMiddleware, type Plugin } from 'http-proxy-middleware';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
@@ -37,22 +37,13 @@ export interface ProxyDeps {
 
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 
-/** A request at least this slow is worth a line of its own at info. */
-export const SLOW_REQUEST_MS = 1_000;
-
-/** Refusals worth a line at info: credentials refused, a limit reached. */
-const REFUSED = new Set([401, 403, 413, 429]);
-
 /**
- * The level of a request's line. Every request is in the gateway's access log
- * already, so an ordinary one is logged at debug here (off in production: a log
- * line per request costs the sidecar more CPU than its metering), and at info
- * only what is unusual: a 5xx, a refusal, a slow one, or one whose answer was cut
- * or needed a re-send. The API uses the same rule, so the request id of anything
- * unusual is in every hop's log.
+ * The level of a request's line: the contract's rule (isUnusualRequest: ordinary
+ * at debug, unusual at info), and at info too an answer that was cut or needed
+ * a re-send, which only the sidecar sees.
  */
 export function accessLogLevel(status: number, durationMs: number, troubled: boolean): 'info' | 'debug' {
-  return status >= 500 || REFUSED.has(status) || durationMs >= SLOW_REQUEST_MS || troubled ? 'info' : 'debug';
+  return troubled || isUnusualRequest(status, durationMs) ? 'info' : 'debug';
 }
 
 /**

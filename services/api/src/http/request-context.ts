@@ -4,7 +4,7 @@
  * too) gets a fresh id. The id is echoed in the response, in every log line of
  * the request, and in problem documents.
  */
-import { requestId } from '@stagecraft/contract';
+import { isUnusualRequest, requestId } from '@stagecraft/contract';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from '../logger.js';
 
@@ -15,22 +15,13 @@ declare module 'express-serve-static-core' {
   }
 }
 
-/** A request at least this slow is worth a line of its own at info. */
-export const SLOW_REQUEST_MS = 1_000;
-
-/** Refusals worth a line at info: credentials refused, a limit reached. */
-const REFUSED = new Set([401, 403, 413, 429]);
-
 /**
- * The level of a request's access line. Every request is in the gateway's access
- * log already, so an ordinary one is logged at debug here (off in production: the
- * line cost more CPU than everything else around a /healthz), and only what is
- * unusual at info or above: a 5xx (error), a refusal, a slow one. The sidecar
- * uses the same rule, so the request id of anything unusual is in every hop's log.
+ * The level of a request's access line: the contract's rule (isUnusualRequest:
+ * ordinary at debug, unusual at info), with a 5xx at error.
  */
 export function accessLogLevel(status: number, durationMs: number): 'error' | 'info' | 'debug' {
   if (status >= 500) return 'error';
-  return REFUSED.has(status) || durationMs >= SLOW_REQUEST_MS ? 'info' : 'debug';
+  return isUnusualRequest(status, durationMs) ? 'info' : 'debug';
 }
 
 /** Where a request's lazily made logger finds the service's logger. */

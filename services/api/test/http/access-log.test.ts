@@ -8,7 +8,8 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { pino, type Level } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SLOW_REQUEST_MS, accessLogLevel, requestContext } from '../../src/http/request-context.js';
+import { SLOW_REQUEST_MS } from '@stagecraft/contract';
+import { accessLogLevel, requestContext } from '../../src/http/request-context.js';
 
 describe('accessLogLevel', () => {
   it.each([
