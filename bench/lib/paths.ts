@@ -7,8 +7,9 @@
 import autocannon from 'autocannon';
 import { latencyAtFixedRate } from '@stagecraft/testkit/fixed-rate';
 import { median } from '@stagecraft/testkit/stats';
+import { cpuPerRequest } from './hop-cpu.js';
 import { log } from './log.js';
-import { PORTS } from './stack.js';
+import { PORTS, stackContainers } from './stack.js';
 
 export const PATHS = {
   'API direct': PORTS.api,
@@ -28,6 +29,11 @@ export interface LoadFigures {
   /** At a fixed rate well below saturation: a request's own latency, no queueing. */
   pacedP50Ms: number;
   pacedP99Ms: number;
+  /**
+   * The whole path only: CPU microseconds per request of each hop's container
+   * (gateway, sidecar, api) over the fixed-rate run, idle rate taken off.
+   */
+  hopCpuUsPerRequest?: Record<string, number>;
 }
 
 const CONNECTIONS = 32;
@@ -47,16 +53,32 @@ export const ENDPOINTS = {
 };
 export type EndpointName = keyof typeof ENDPOINTS;
 
-async function once(port: number, endpoint: EndpointName, seconds: number): Promise<LoadFigures> {
+async function once(
+  port: number,
+  endpoint: EndpointName,
+  seconds: number,
+  hops?: Record<string, string>,
+): Promise<LoadFigures> {
   const { path, method, body, rate } = ENDPOINTS[endpoint];
-  const paced = await latencyAtFixedRate({
-    url: `http://127.0.0.1:${port}${path}`,
-    ratePerSecond: rate,
-    seconds,
-    method,
-    body,
-    headers: body ? { 'content-type': 'text/html' } : {},
-  });
+  const pacedRun = () =>
+    latencyAtFixedRate({
+      url: `http://127.0.0.1:${port}${path}`,
+      ratePerSecond: rate,
+      seconds,
+      method,
+      body,
+      headers: body ? { 'content-type': 'text/html' } : {},
+    });
+  let paced!: Awaited<ReturnType<typeof pacedRun>>;
+  // At the fixed rate, well below saturation: each hop's CPU for the same requests.
+  const hopCpu =
+    hops === undefined
+      ? undefined
+      : await cpuPerRequest(hops, async () => {
+          paced = await pacedRun();
+          return paced.requests - paced.errors;
+        });
+  if (hops === undefined) paced = await pacedRun();
   const result = await autocannon({
     url: `http://127.0.0.1:${port}${path}`,
     method,
@@ -73,6 +95,7 @@ async function once(port: number, endpoint: EndpointName, seconds: number): Prom
     non2xx: result.non2xx,
     pacedP50Ms: paced.p50Ms,
     pacedP99Ms: paced.p99Ms,
+    ...(hopCpu && { hopCpuUsPerRequest: hopCpu.cpuUsPerRequest }),
   };
 }
 
@@ -86,6 +109,10 @@ export async function measurePaths(quick: boolean): Promise<{
   const rounds = quick ? 1 : 3;
   const seconds = quick ? 1 : 8;
   const results = {} as Record<EndpointName, Record<PathName, LoadFigures>>;
+  const { gateway, sidecar, api } = stackContainers();
+  if (gateway === undefined || sidecar === undefined || api === undefined)
+    throw new Error('bench: the stack lacks a gateway, sidecar or api container');
+  const hops = { gateway, sidecar, api };
   for (const endpoint of Object.keys(ENDPOINTS) as EndpointName[]) {
     const samples = {} as Record<PathName, LoadFigures[]>;
     // Warm-up: JIT, keep-alive pools, nginx upstream connections (a quick run skips it).
@@ -100,7 +127,8 @@ export async function measurePaths(quick: boolean): Promise<{
       });
     for (let round = 0; round < rounds; round++) {
       for (const [name, port] of Object.entries(PATHS) as [PathName, number][]) {
-        (samples[name] ??= []).push(await once(port, endpoint, seconds));
+        const whole = name === 'gateway -> sidecar -> API';
+        (samples[name] ??= []).push(await once(port, endpoint, seconds, whole ? hops : undefined));
       }
     }
     results[endpoint] = Object.fromEntries(
@@ -114,12 +142,26 @@ export async function measurePaths(quick: boolean): Promise<{
           non2xx: list.reduce((n, f) => n + f.non2xx, 0),
           pacedP50Ms: median(list.map((f) => f.pacedP50Ms)),
           pacedP99Ms: median(list.map((f) => f.pacedP99Ms)),
+          ...(list[0]?.hopCpuUsPerRequest && {
+            hopCpuUsPerRequest: Object.fromEntries(
+              Object.keys(list[0].hopCpuUsPerRequest).map((hop) => [
+                hop,
+                median(list.map((f) => f.hopCpuUsPerRequest?.[hop] ?? NaN)),
+              ]),
+            ),
+          }),
         },
       ]),
     ) as Record<PathName, LoadFigures>;
     for (const [name, f] of Object.entries(results[endpoint]))
       log(
-        `paths: ${endpoint} via ${name}: ${f.rps.toFixed(0)} rps (p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms); at ${ENDPOINTS[endpoint as EndpointName].rate}/s p50 ${f.pacedP50Ms.toFixed(2)} ms, p99 ${f.pacedP99Ms.toFixed(2)} ms`,
+        `paths: ${endpoint} via ${name}: ${f.rps.toFixed(0)} rps (p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms); at ${ENDPOINTS[endpoint as EndpointName].rate}/s p50 ${f.pacedP50Ms.toFixed(2)} ms, p99 ${f.pacedP99Ms.toFixed(2)} ms${
+          f.hopCpuUsPerRequest
+            ? `; CPU per request ${Object.entries(f.hopCpuUsPerRequest)
+                .map(([hop, us]) => `${hop} ${us.toFixed(0)} us`)
+                .join(', ')}`
+            : ''
+        }`,
       );
   }
   return { connections: CONNECTIONS, seconds, rounds, pageBytes: Buffer.byteLength(PAGE), results };

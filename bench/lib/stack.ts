@@ -40,6 +40,9 @@ const STACK: ComposeProject = {
 
 const compose = (...args: string[]) => mustCompose(STACK, ...args);
 
+/** The running stack's containers by service name (the bench overlay runs one API replica). */
+export const stackContainers = (): Record<string, string> => containerIds(STACK);
+
 export interface StartupFigures {
   upToHealthySeconds: number;
   runs: number;
