@@ -7,15 +7,23 @@
  * started again, it receives the resolution. The test shortens only waits, in
  * copies of the production files it mounts over them (scrape and evaluation every
  * second, the alert's `for`, Alertmanager's grouping); every wait is bounded.
+ *
+ * The same live Prometheus then answers every query of the Grafana dashboard
+ * (grafana/dashboards/stagecraft.json, with the values grafana/query-values.yml
+ * gives its variables), each without error and with data, after traffic that
+ * makes every series a panel reads: the requests sent while no API replica runs
+ * are its errors (502, upstream failures and re-sends). Grafana itself is not run.
  */
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { docker } from '@stagecraft/testkit/command';
 import { compose, containerIds, mustCompose, type ComposeProject } from '@stagecraft/testkit/compose';
 import { REPO_ROOT } from '@stagecraft/testkit/repository';
 import { poll } from '@stagecraft/testkit/wait';
 import { alertWebhookUrlFile } from './helpers/alert-webhook.js';
+import { authorization } from './helpers/api-token.js';
 import { composeEnv } from './helpers/compose.js';
 import { requireDocker } from './helpers/docker.js';
 import { containerAddresses, everyAddress, reachFrom } from './helpers/network.js';
@@ -33,6 +41,7 @@ const project: ComposeProject = {
   },
 };
 const prometheus = 'http://127.0.0.1:19096';
+const gateway = 'http://127.0.0.1:18086';
 
 /** `text` with `pattern` replaced, which must match exactly once (else the copy would test nothing). */
 function replaceOnce(text: string, pattern: RegExp, replacement: string, what: string): string {
@@ -185,6 +194,19 @@ describe('alerts through Alertmanager to a webhook', () => {
   it(`stops both API replicas: the webhook receives ${ALERT} firing`, async () => {
     const stopped = Date.now();
     mustCompose(project, 'stop', 'api');
+    // Meanwhile clients get the sidecar's 502 (the re-sent GETs fail too): the
+    // errors the dashboard's error, budget and upstream panels read, below.
+    const during = [];
+    for (let i = 0; i < 3; i++) {
+      during.push((await fetch(`${gateway}/api/v1/reports`, { headers: authorization })).status);
+      const count = await fetch(`${gateway}/api/v1/count?base=http://example.test/`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/html' },
+        body: '<a href="/x">',
+      });
+      during.push(count.status);
+    }
+    expect(during).toEqual([502, 502, 502, 502, 502, 502]);
     const [firing] = await awaitNotification('firing', 120_000);
     console.log(
       `${ALERT} firing at the webhook ${((Date.now() - stopped) / 1000).toFixed(1)} s after the stop began`,
@@ -207,4 +229,129 @@ describe('alerts through Alertmanager to a webhook', () => {
       labels: { alertname: ALERT, severity: 'page', job: 'api' },
     });
   });
+
+  describe('the Grafana dashboard against this Prometheus', () => {
+    beforeAll(async () => {
+      // Traffic on every kind of route, through the gateway, once both replicas serve again.
+      await poll(
+        'both API replicas ready again',
+        async () => ((await fetch(`${gateway}/readyz`)).status === 200 ? true : undefined),
+        60_000,
+        500,
+      );
+      const statuses: number[] = [];
+      for (let i = 0; i < 10; i++) {
+        statuses.push((await fetch(`${gateway}/healthz`)).status);
+        statuses.push((await fetch(`${gateway}/api/v1/reports`, { headers: authorization })).status);
+        statuses.push((await fetch(`${gateway}/api/v1/reports/999999`, { headers: authorization })).status);
+        const count = await fetch(`${gateway}/api/v1/count?base=http://example.test/`, {
+          method: 'POST',
+          headers: { 'content-type': 'text/html' },
+          body: '<a href="/x"><a href="http://elsewhere.test/">',
+        });
+        statuses.push(count.status);
+      }
+      expect(new Set(statuses)).toEqual(new Set([200, 404]));
+      // Scraped and recorded: the latest requests in the 5-minute rate, the stop's errors in the budget.
+      await poll(
+        'the traffic scraped and its rules evaluated',
+        async () => {
+          const rate = await promQuery(
+            'route_method:http_server_requests:rate5m{http_route="/api/v1/reports/{id}", http_request_method="GET"}',
+          );
+          const spent = await promQuery('stagecraft:slo_error_budget_remaining:ratio_rate30d < 1');
+          if (rate.length > 0 && spent.length > 0) return true;
+          const budget = await promQuery('stagecraft:slo_error_budget_remaining:ratio_rate30d');
+          const errors = await promQuery(
+            'http_server_request_duration_seconds_count{job="sidecar", error_type!=""}',
+          );
+          throw new Error(
+            `rate ${JSON.stringify(rate)}, budget ${JSON.stringify(budget)}, errors ${JSON.stringify(errors)}`,
+          );
+        },
+        60_000,
+        1_000,
+      );
+    });
+
+    it('answers every panel query without error and with data', async () => {
+      const queries = dashboardQueries();
+      expect(queries.length).toBeGreaterThanOrEqual(15);
+      const problems: string[] = [];
+      for (const { panel, query } of queries) {
+        if (query.includes('$')) problems.push(`${panel}: a variable left in ${query}`);
+        const r = await fetch(`${prometheus}/api/v1/query?query=${encodeURIComponent(query)}`);
+        const body = (await r.json()) as { status: string; error?: string; data?: { result: unknown[] } };
+        if (r.status !== 200 || body.status !== 'success')
+          problems.push(`${panel}: ${query}: ${r.status} ${body.error ?? ''}`);
+        else if ((body.data?.result.length ?? 0) === 0) problems.push(`${panel}: ${query}: no data`);
+      }
+      console.log(`${queries.length} dashboard queries answered with data`);
+      expect(problems).toEqual([]);
+    });
+
+    it('reads the errors of the stop by their error_type, and the scheme the gateway forwarded', async () => {
+      const errors = await promQuery(
+        'sum by (http_route, error_type) (http_server_request_duration_seconds_count{job="sidecar", error_type!=""})',
+      );
+      expect(errors.map((e) => `${e.metric.http_route} ${e.metric.error_type}`).sort()).toEqual([
+        '/api/v1/count refused',
+        '/api/v1/reports refused',
+      ]);
+      const schemes = await promQuery(
+        'sum by (url_scheme) (http_server_request_duration_seconds_count{job="sidecar"})',
+      );
+      expect(schemes.map((s) => s.metric.url_scheme)).toEqual(['http']);
+    });
+
+    it('QUERY: the gateway refuses it under /api/, the API on /healthz, and the sidecar counts it as QUERY', async () => {
+      const api = await fetch(`${gateway}/api/v1/count`, { method: 'QUERY', body: '<a href="/x">' });
+      expect(api.status).toBe(405); // the gateway's own: the sidecar never sees it
+      const probe = await fetch(`${gateway}/healthz`, { method: 'QUERY' });
+      expect(probe.status).toBe(405); // the API's: /healthz is GET only
+      expect(probe.headers.get('allow')).toMatch(/^GET\b/);
+      const counted = await poll(
+        "the sidecar's QUERY scraped",
+        async () => {
+          const r = await promQuery(
+            'sum by (http_route, http_response_status_code) (http_server_request_duration_seconds_count{job="sidecar", http_request_method="QUERY"})',
+          );
+          return r.length > 0 ? r : undefined;
+        },
+        30_000,
+        1_000,
+      );
+      expect(counted.map((c) => `${c.metric.http_route} ${c.metric.http_response_status_code}`)).toEqual([
+        '/healthz 405',
+      ]);
+    });
+  });
 });
+
+/** Every query of the dashboard's panels, by panel title, with its variables given their test values. */
+function dashboardQueries(): { panel: string; query: string }[] {
+  interface Panel {
+    title: string;
+    targets?: { expr: string }[];
+    panels?: Panel[];
+  }
+  const doc = JSON.parse(readFileSync(join(REPO_ROOT, 'grafana/dashboards/stagecraft.json'), 'utf8')) as {
+    panels: Panel[];
+  };
+  const values = parse(readFileSync(join(REPO_ROOT, 'grafana/query-values.yml'), 'utf8')) as Record<
+    string,
+    string
+  >;
+  // Longest name first, so that $job is never replaced inside a longer name.
+  const names = Object.keys(values).sort((a, b) => b.length - a.length);
+  return doc.panels
+    .flatMap((p) => [p, ...(p.panels ?? [])])
+    .flatMap((panel) =>
+      (panel.targets ?? []).map((target) => {
+        let query = target.expr;
+        for (const name of names)
+          query = query.replaceAll(`\${${name.slice(1)}}`, values[name]!).replaceAll(name, values[name]!);
+        return { panel: panel.title, query };
+      }),
+    );
+}

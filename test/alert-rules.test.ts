@@ -193,7 +193,12 @@ function filesMounted(doc: Doc, service: string): string[] {
   return [...binds, ...configs];
 }
 
-const STACKS = ['docker-compose.yml', 'docker-compose.prod.yml', 'docker-stack.yml'];
+const STACKS = [
+  'docker-compose.yml',
+  'docker-compose.prod.yml',
+  'docker-stack.yml',
+  'docker-stack.postgres.yml',
+];
 
 describe('the unit tests of the rules (prometheus/tests/)', () => {
   it('fire every alert at least once and keep every alert silent at least once', () => {
@@ -308,7 +313,11 @@ describe('every stack', () => {
     const targets = (parse(read('prometheus/alertmanagers.yml')) as { targets: string[] }[])[0]!.targets;
     const mount = './prometheus/alertmanagers.yml -> /etc/prometheus/alertmanagers.yml';
     const urlFile = /url_file: (\S+)/.exec(read('alertmanager/alertmanager.yml'))![1];
-    const runs = { 'docker-compose.prod.ops.yml': true, 'docker-stack.yml': true } as Record<string, boolean>;
+    const runs = {
+      'docker-compose.prod.ops.yml': true,
+      'docker-stack.yml': true,
+      'docker-stack.postgres.yml': true,
+    } as Record<string, boolean>;
     for (const file of [...STACKS, 'docker-compose.prod.ops.yml']) {
       const doc = yaml(file);
       const alertmanager = serviceOf(doc, 'alertmanager');

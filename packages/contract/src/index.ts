@@ -52,6 +52,16 @@ export { localAddresses, ownAddress } from './own-address.js';
 export { isUsableRequestId, requestId } from './request-id.js';
 export { RouteMatcher, pathOf } from './routes.js';
 export {
+  TRACEPARENT_PATTERN,
+  TRACE_FLAG_SAMPLED,
+  formatTraceparent,
+  newTraceContext,
+  otlpTracesUrl,
+  parseTraceparent,
+  traceContext,
+  type TraceContext,
+} from './trace-context.js';
+export {
   drain,
   listen,
   serverOptions,

@@ -20,12 +20,15 @@ function placeOf(path: string): string {
 
 /** Which places each place may import (its own folder is always allowed). */
 const allowed: Record<string, readonly string[]> = {
-  'http/': ['count/', 'fetch/', 'storage/', 'config', 'logger', 'metrics'],
+  // tracing/: the type of the server-span hook only (tracing/start-tracing.ts).
+  'http/': ['count/', 'fetch/', 'storage/', 'tracing/', 'config', 'logger', 'metrics'],
   'count/': ['fetch/', 'metrics'],
   // Type-only: the fetcher's options are built from the validated configuration.
   'fetch/': ['config'],
   'storage/': [],
-  main: ['http/', 'count/', 'fetch/', 'storage/', 'config', 'logger', 'metrics'],
+  // The fetch hop observer's type, which tracing/ implements; stores it wraps are any object.
+  'tracing/': ['fetch/'],
+  main: ['http/', 'count/', 'fetch/', 'storage/', 'tracing/', 'config', 'logger', 'metrics'],
   // The allow list's parser is the SSRF guard's, so configuration and fetcher cannot disagree.
   config: ['fetch/'],
   logger: [],

@@ -10,6 +10,7 @@ import {
   checkOrdering,
   integer,
   limit,
+  otlpTracesUrl,
   serverConfig,
   text,
   validHost,
@@ -39,6 +40,8 @@ export interface Config extends ServerConfig {
   /** How many times an idempotent, body-less request is re-sent when the upstream refused or reset it before answering. */
   upstreamRetries: number;
   shutdownTimeoutMs: number;
+  /** Where spans go (OTEL_EXPORTER_OTLP_ENDPOINT + v1/traces); null: no tracing SDK is loaded. */
+  otlpTracesUrl: URL | null;
 }
 
 export function loadConfig(env: Env = process.env): Config {
@@ -91,5 +94,6 @@ export function loadConfig(env: Env = process.env): Config {
     upstreamTimeoutMs,
     upstreamRetries: integer(env, 'UPSTREAM_RETRIES', 2, 0, 5),
     shutdownTimeoutMs,
+    otlpTracesUrl: otlpTracesUrl(env),
   };
 }

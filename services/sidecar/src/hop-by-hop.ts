@@ -24,10 +24,10 @@ const ALWAYS = [
 /**
  * Never removed because Connection names them: a `Connection: content-length`
  * that made a proxy drop the framing would let the next hop read the body as
- * another request, and dropping Host or the request id would break routing
- * and tracing. RFC 9110 forbids naming end-to-end fields there anyway.
+ * another request, and dropping Host, the request id or the traceparent
+ * would break routing and tracing. RFC 9110 forbids naming end-to-end fields there anyway.
  */
-const PROTECTED = new Set(['host', 'content-length', 'transfer-encoding', 'x-request-id']);
+const PROTECTED = new Set(['host', 'content-length', 'transfer-encoding', 'x-request-id', 'traceparent']);
 
 /**
  * Request fields removed on the way to the API. Transfer-Encoding stays: it is

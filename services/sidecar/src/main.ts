@@ -13,6 +13,7 @@ import { loadConfig } from './config.js';
 import { createRedMetrics } from './red-metrics.js';
 import { RouteLabels } from './route-labels.js';
 import { createServers } from './servers.js';
+import { startTracing } from './tracing/start-tracing.js';
 
 const config = configOrExit('sidecar', () => loadConfig());
 // The API's routes, from the OpenAPI document this build was made with.
@@ -24,11 +25,13 @@ const logger = pino({
   formatters: { level: (label) => ({ level: label }) },
 });
 const metrics = createRedMetrics();
+// Spans only when OTEL_EXPORTER_OTLP_ENDPOINT is set; unset, no tracing SDK is even loaded.
+const tracing = await startTracing(config.otlpTracesUrl);
 let draining = false;
 
 // Timeouts (serverOptions in @stagecraft/contract): headers 10 s, whole request 30 s, idle keep-alive 65 s,
 // longer than nginx's upstream keep-alive (60 s).
-const { proxy, ops } = createServers({ config, metrics, labels, logger, draining: () => draining });
+const { proxy, ops } = createServers({ config, metrics, labels, logger, tracing, draining: () => draining });
 
 /** The address a HOST-like variable names: itself, or this container's own address for a network alias. */
 async function bindAddress(host: string, variable: string): Promise<string> {
@@ -63,8 +66,11 @@ function shutdown(signal: string): void {
       process.exit(1);
     }
     ops.close(() => {
-      logger.info('shutdown complete');
-      process.exitCode = 0;
+      // The spans still buffered, within a bound of their own.
+      void (tracing?.shutdown() ?? Promise.resolve()).then(() => {
+        logger.info('shutdown complete');
+        process.exitCode = 0;
+      });
     });
     ops.closeAllConnections();
   });

@@ -17,14 +17,22 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { Socket } from 'node:net';
-import { isUnusualRequest, requestId, sendProblem } from '@stagecraft/contract';
+import { isUnusualRequest, requestId, sendProblem, traceContext } from '@stagecraft/contract';
 import { createProxyMiddleware, type Plugin } from 'http-proxy-middleware';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { forwardableRequestHeaders, forwardableResponseHeaders } from './hop-by-hop.js';
 import { exchangeOf, openExchange, type ProxyExchange } from './proxy-exchange.js';
-import { RedRecorder, methodLabel, type RedMetrics, type UpstreamFailure } from './red-metrics.js';
+import {
+  RedRecorder,
+  errorTypeLabel,
+  methodLabel,
+  schemeLabel,
+  type RedMetrics,
+  type UpstreamFailure,
+} from './red-metrics.js';
 import { namesMetrics, type RouteLabels } from './route-labels.js';
+import type { SidecarTracing } from './tracing/start-tracing.js';
 import { classifyUpstreamError, upstreamError } from './upstream-failure.js';
 import { hasBody, shouldRetry } from './upstream-retry.js';
 
@@ -33,6 +41,8 @@ export interface ProxyDeps {
   metrics: RedMetrics;
   labels: RouteLabels;
   logger: Logger;
+  /** A server span per request, when OTEL_EXPORTER_OTLP_ENDPOINT is set. */
+  tracing?: SidecarTracing | null;
 }
 
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
@@ -50,7 +60,7 @@ export function accessLogLevel(status: number, durationMs: number, troubled: boo
  * The proxied port's request listener. A plain listener, not an Express app: the
  * path is one function deep, and every microsecond here is paid on every API call.
  */
-export function createProxyApp({ config, metrics, labels, logger }: ProxyDeps): RequestListener {
+export function createProxyApp({ config, metrics, labels, logger, tracing }: ProxyDeps): RequestListener {
   // Assigned below once the proxy exists; the error handler re-sends through it.
   let forward: (exchange: ProxyExchange) => void = () => undefined;
 
@@ -77,9 +87,25 @@ export function createProxyApp({ config, metrics, labels, logger }: ProxyDeps): 
     req.headers['x-request-id'] = id;
     res.setHeader('x-request-id', id);
 
-    const exchange = openExchange(req, res, id, methodLabel(req.method), labels.label(req.url ?? '/'));
-    const { method } = exchange;
-    recorder.started(method);
+    const exchange = openExchange(
+      req,
+      res,
+      id,
+      methodLabel(req.method),
+      labels.label(req.url ?? '/'),
+      schemeLabel(req.headers['x-forwarded-proto']),
+    );
+    recorder.started(exchange.method, exchange.scheme);
+    // The trace (the contract's rule, the gateway's and the API's too) and, with tracing on, its span.
+    exchange.trace = traceContext(req.headers.traceparent);
+    if (tracing)
+      exchange.span = tracing.startSpan({
+        method: req.method ?? '',
+        route: exchange.route,
+        path: req.url ?? '/',
+        requestId: id,
+        trace: exchange.trace,
+      });
     const socket = req.socket;
     const hungUp = () => {
       exchange.clientGone = true;
@@ -105,8 +131,9 @@ export function createProxyApp({ config, metrics, labels, logger }: ProxyDeps): 
   };
 
   const record = (exchange: ProxyExchange): void => {
-    const { req, res, method, route } = exchange;
+    const { req, res, method, route, scheme } = exchange;
     const status = String(res.statusCode);
+    const errorType = errorTypeLabel(res.statusCode, exchange.failure);
     const seconds = Number(process.hrtime.bigint() - exchange.started) / 1e9;
     // A problem document written here (not the upstream's body): its length is its Content-Length.
     const responseBytes = exchange.piped
@@ -114,7 +141,16 @@ export function createProxyApp({ config, metrics, labels, logger }: ProxyDeps): 
       : res.headersSent
         ? Number(res.getHeader('content-length') ?? 0)
         : 0;
-    recorder.finished(method, route, status, seconds, responseBytes, exchange.requestBytes);
+    recorder.finished(
+      method,
+      scheme,
+      route,
+      status,
+      errorType,
+      seconds,
+      responseBytes,
+      exchange.requestBytes,
+    );
     // The gateway writes the access log; this line is the sidecar's view of the
     // same request (route label, its own duration, whether the answer was cut),
     // at info only when something went wrong (see accessLogLevel).
@@ -123,16 +159,26 @@ export function createProxyApp({ config, metrics, labels, logger }: ProxyDeps): 
     const level = accessLogLevel(res.statusCode, durationMs, aborted || exchange.retries > 0);
     if (logger.isLevelEnabled(level))
       logger[level](
-        { requestId: exchange.id, method: req.method, route, status: res.statusCode, durationMs, aborted },
+        {
+          requestId: exchange.id,
+          traceId: exchange.trace.traceId,
+          method: req.method,
+          route,
+          status: res.statusCode,
+          durationMs,
+          aborted,
+        },
         'proxied',
       );
+    exchange.span?.end({ status: res.statusCode, aborted, retries: exchange.retries });
   };
 
   const countFailure = (exchange: ProxyExchange, kind: UpstreamFailure, code: string | undefined): void => {
     if (exchange.failureCounted) return;
     exchange.failureCounted = true;
+    exchange.failure = kind;
     metrics.upstreamFailures.inc({ kind });
-    logger.warn({ requestId: exchange.id, kind, code }, 'upstream failure');
+    logger.warn({ requestId: exchange.id, traceId: exchange.trace.traceId, kind, code }, 'upstream failure');
   };
 
   /**
@@ -162,7 +208,13 @@ export function createProxyApp({ config, metrics, labels, logger }: ProxyDeps): 
       exchange.attempt = undefined;
       metrics.upstreamRetries.inc({ kind });
       logger.info(
-        { requestId: exchange.id, kind, code: error.code, retry: exchange.retries },
+        {
+          requestId: exchange.id,
+          traceId: exchange.trace.traceId,
+          kind,
+          code: error.code,
+          retry: exchange.retries,
+        },
         'retrying upstream',
       );
       exchange.retryTimer = setTimeout(resend, decision.delayMs, exchange);
@@ -397,6 +449,13 @@ export function createProxyApp({ config, metrics, labels, logger }: ProxyDeps): 
     // The library copies req.headers upstream: hand it a copy without the
     // hop-by-hop fields (built, not deleted from: see forwardableRequestHeaders).
     req.headers = forwardableRequestHeaders(req.headers, req.rawHeaders) as IncomingHttpHeaders;
+    // The API continues this trace: under this hop's span when there is one, else
+    // under the traceparent as it came (nothing to change), or the one started here,
+    // without a tracestate, which belonged to the traceparent it came with.
+    const { span, trace } = exchange;
+    if (span !== undefined) req.headers.traceparent = span.traceparent;
+    else if (!trace.given) req.headers.traceparent = trace.header;
+    if (!trace.given && req.headers.tracestate !== undefined) delete req.headers.tracestate;
     armDeadline(exchange, config.upstreamTimeoutMs);
     forward(exchange);
   };

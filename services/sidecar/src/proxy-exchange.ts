@@ -8,6 +8,9 @@
  * goes when the request does, with nothing to clean up.
  */
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
+import type { TraceContext } from '@stagecraft/contract';
+import type { ProxySpan } from './tracing/start-tracing.js';
+import type { UpstreamFailure } from './red-metrics.js';
 
 export class ProxyExchange {
   /** When the request arrived, for the duration metric. */
@@ -36,15 +39,22 @@ export class ProxyExchange {
   clientGone = false;
   /** An upstream failure was counted (an abort can surface twice, and is counted once). */
   failureCounted = false;
+  /** The request's trace: its traceparent's, or one started here; its id is in every log line. */
+  trace!: TraceContext;
+  /** Its server span, when tracing is on (tracing/). */
+  span: ProxySpan | undefined = undefined;
+  /** The kind of the upstream failure counted, if any: the metrics' error_type. */
+  failure: UpstreamFailure | undefined = undefined;
 
   constructor(
     readonly req: IncomingMessage,
     readonly res: ServerResponse,
     /** X-Request-Id, as given or made. */
     readonly id: string,
-    /** The method and route labels of the metrics, decided once. */
+    /** The method, route and scheme labels of the metrics, decided once. */
     readonly method: string,
     readonly route: string,
+    readonly scheme: string,
   ) {}
 
   clearDeadline(): void {
@@ -67,8 +77,9 @@ export function openExchange(
   id: string,
   method: string,
   route: string,
+  scheme: string,
 ): ProxyExchange {
-  const exchange = new ProxyExchange(req, res, id, method, route);
+  const exchange = new ProxyExchange(req, res, id, method, route, scheme);
   exchanges.set(req, exchange);
   return exchange;
 }

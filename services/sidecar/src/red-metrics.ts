@@ -1,11 +1,21 @@
 /**
  * RED metrics of the proxied traffic, named after the OpenTelemetry HTTP server
- * semantic conventions as Prometheus exports them. Every label has a bounded set
- * of values: methods outside the HTTP standard become _OTHER, routes are
- * templates or "unmatched", status codes are numbers.
+ * semantic conventions as Prometheus exports them (attribute dots become
+ * underscores: url.scheme is url_scheme, error.type is error_type). Every label
+ * has a bounded set of values, whatever a client sends: methods outside the known
+ * set become _OTHER, routes are templates or "unmatched", status codes are
+ * numbers, the scheme is http or https, and error_type is one of a fixed list.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 
+/**
+ * The methods semconv calls "known": RFC 9110's, PATCH (RFC 5789), and QUERY
+ * (draft-ietf-httpbis-safe-method-w-body), which Node's parser accepts. The
+ * gateway answers QUERY on /api/ with its own 405 (its list of methods it passes
+ * on does not hold it) and the API's routes declare none, so a QUERY reaching the
+ * sidecar (on /healthz, /readyz, or sent to it directly) is labelled QUERY and
+ * answered 405 by the API, as the gateway would.
+ */
 const KNOWN_METHODS = new Set([
   'GET',
   'HEAD',
@@ -16,6 +26,7 @@ const KNOWN_METHODS = new Set([
   'OPTIONS',
   'TRACE',
   'PATCH',
+  'QUERY',
 ]);
 
 export function methodLabel(method: string | undefined): string {
@@ -23,7 +34,40 @@ export function methodLabel(method: string | undefined): string {
   return KNOWN_METHODS.has(upper) ? upper : '_OTHER';
 }
 
+/**
+ * url_scheme: the scheme of the client's own request when a proxy in front says
+ * it (the gateway sets X-Forwarded-Proto to the scheme it was spoken to in, and
+ * drops the client's), else the scheme of the request the sidecar received,
+ * which is always http (semconv: "the scheme of the original client request, if
+ * known ... otherwise, the scheme of the immediate peer request"). A header value
+ * other than http or https is not a scheme the stack serves, so it is not "known":
+ * the label stays http, and a client cannot add a series by inventing schemes.
+ */
+export function schemeLabel(forwardedProto: string | string[] | undefined): 'http' | 'https' {
+  if (forwardedProto === undefined || forwardedProto === 'http') return 'http';
+  if (forwardedProto === 'https') return 'https';
+  // A list (one header per proxy, or "https, http"): the first names the client's request.
+  const first = (Array.isArray(forwardedProto) ? (forwardedProto[0] ?? '') : forwardedProto)
+    .split(',')[0]!
+    .trim()
+    .toLowerCase();
+  return first === 'https' ? 'https' : 'http';
+}
+
 export type UpstreamFailure = 'refused' | 'reset' | 'timeout' | 'protocol' | 'other';
+
+/**
+ * error_type, as semconv has it for a server: empty (the label left out) when the
+ * request did not end in an error; the upstream failure's kind when the API gave
+ * no usable answer (the sidecar's own 502 or 504, or an answer cut mid-body,
+ * whatever status it began with); otherwise the status code as a string for a
+ * 5xx. A 4xx, or a client that hung up, is not the server's error. So its values
+ * are the five kinds and "500" to "599".
+ */
+export function errorTypeLabel(status: number, failure: UpstreamFailure | undefined): string {
+  if (failure !== undefined) return failure;
+  return status >= 500 && status <= 599 ? String(status) : '';
+}
 
 /** One label set's observations: per-bucket counts (not yet cumulative), sum and count. */
 export class HistogramSeries {
@@ -31,10 +75,14 @@ export class HistogramSeries {
   sum = 0;
   count = 0;
 
+  /** The label set as exposed: a label whose value is empty is left out, as Prometheus reads it anyway. */
+  readonly labels: Readonly<Record<string, string>>;
+
   constructor(
-    readonly labels: Readonly<Record<string, string>>,
+    labels: Readonly<Record<string, string>>,
     private readonly upperBounds: readonly number[],
   ) {
+    this.labels = Object.fromEntries(Object.entries(labels).filter(([, value]) => value !== ''));
     this.counts = new Float64Array(upperBounds.length);
   }
 
@@ -108,17 +156,19 @@ export class FastHistogram<Label extends string> {
 }
 
 type Method = 'http_request_method';
+type Scheme = 'url_scheme';
 type Route = 'http_route';
 type Status = 'http_response_status_code';
+type ErrorType = 'error_type';
 
 export interface RedMetrics {
   registry: Registry;
-  duration: FastHistogram<Method | Route | Status>;
-  active: Gauge<Method>;
-  /** The requests in flight per method that `active` reports when scraped: the hot path counts here. */
-  inFlight: Map<string, { n: number }>;
-  requestSize: FastHistogram<Method | Route>;
-  responseSize: FastHistogram<Method | Route | Status>;
+  duration: FastHistogram<Method | Scheme | Route | Status | ErrorType>;
+  active: Gauge<Method | Scheme>;
+  /** The requests in flight per method and scheme that `active` reports when scraped: the hot path counts here. */
+  inFlight: Map<string, { method: string; scheme: string; n: number }>;
+  requestSize: FastHistogram<Method | Scheme | Route>;
+  responseSize: FastHistogram<Method | Scheme | Route | Status | ErrorType>;
   upstreamFailures: Counter<'kind'>;
   upstreamRetries: Counter<'kind'>;
 }
@@ -137,15 +187,16 @@ export function createRedMetrics(): RedMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
   const registers = [registry];
-  const inFlight = new Map<string, { n: number }>();
+  const inFlight = new Map<string, { method: string; scheme: string; n: number }>();
   const active = new Gauge({
     name: 'http_server_active_requests',
     help: 'Requests in flight through the proxy.',
-    labelNames: ['http_request_method'],
+    labelNames: ['http_request_method', 'url_scheme'],
     registers,
     // Read from plain counters when scraped: set() on every request would hash its labels twice.
     collect() {
-      for (const [method, { n }] of inFlight) this.set({ http_request_method: method }, n);
+      for (const { method, scheme, n } of inFlight.values())
+        this.set({ http_request_method: method, url_scheme: scheme }, n);
     },
   });
   return {
@@ -153,7 +204,7 @@ export function createRedMetrics(): RedMetrics {
     duration: new FastHistogram(
       'http_server_request_duration_seconds',
       'Duration of HTTP requests through the proxy, until the response is fully sent.',
-      ['http_request_method', 'http_route', 'http_response_status_code'],
+      ['http_request_method', 'url_scheme', 'http_route', 'http_response_status_code', 'error_type'],
       // OpenTelemetry's recommended boundaries for this instrument.
       [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10],
       registers,
@@ -163,14 +214,14 @@ export function createRedMetrics(): RedMetrics {
     requestSize: new FastHistogram(
       'http_server_request_body_size_bytes',
       'Size of request bodies forwarded upstream.',
-      ['http_request_method', 'http_route'],
+      ['http_request_method', 'url_scheme', 'http_route'],
       SIZE_BUCKETS,
       registers,
     ),
     responseSize: new FastHistogram(
       'http_server_response_body_size_bytes',
       'Size of response bodies sent to clients.',
-      ['http_request_method', 'http_route', 'http_response_status_code'],
+      ['http_request_method', 'url_scheme', 'http_route', 'http_response_status_code', 'error_type'],
       SIZE_BUCKETS,
       registers,
     ),
@@ -193,10 +244,10 @@ export function createRedMetrics(): RedMetrics {
  * Records one request's RED metrics through series and counters kept per label
  * set, so the hot path does a Map lookup and a few additions: nothing is hashed
  * or validated per request. The caches stay as small as the label sets
- * (methods x routes x statuses).
+ * (methods x schemes x routes x statuses x error types).
  */
 export class RedRecorder {
-  private readonly active: Map<string, { n: number }>;
+  private readonly active: RedMetrics['inFlight'];
   private readonly byStatus = new Map<string, { duration: HistogramSeries; responseSize: HistogramSeries }>();
   private readonly byRoute = new Map<string, HistogramSeries>();
 
@@ -204,32 +255,43 @@ export class RedRecorder {
     this.active = metrics.inFlight;
   }
 
-  private activeCount(method: string): { n: number } {
-    let count = this.active.get(method);
+  private activeCount(method: string, scheme: string): { n: number } {
+    const key = `${method} ${scheme}`;
+    let count = this.active.get(key);
     if (count === undefined) {
-      count = { n: 0 };
-      this.active.set(method, count);
+      count = { method, scheme, n: 0 };
+      this.active.set(key, count);
     }
     return count;
   }
 
-  started(method: string): void {
-    this.activeCount(method).n++;
+  /** A request arrived: `method` from methodLabel, `scheme` from schemeLabel. */
+  started(method: string, scheme: string): void {
+    this.activeCount(method, scheme).n++;
   }
 
+  /** Its answer ended, sent or cut: `errorType` from errorTypeLabel ('' for none). */
   finished(
     method: string,
+    scheme: string,
     route: string,
     status: string,
+    errorType: string,
     seconds: number,
     responseBytes: number,
     requestBytes: number,
   ): void {
-    this.activeCount(method).n--;
-    const statusKey = `${method} ${route} ${status}`;
+    this.activeCount(method, scheme).n--;
+    const statusKey = `${method} ${scheme} ${route} ${status} ${errorType}`;
     let perStatus = this.byStatus.get(statusKey);
     if (perStatus === undefined) {
-      const labels = { http_request_method: method, http_route: route, http_response_status_code: status };
+      const labels = {
+        http_request_method: method,
+        url_scheme: scheme,
+        http_route: route,
+        http_response_status_code: status,
+        error_type: errorType,
+      };
       perStatus = {
         duration: this.metrics.duration.labels(labels),
         responseSize: this.metrics.responseSize.labels(labels),
@@ -238,10 +300,14 @@ export class RedRecorder {
     }
     perStatus.duration.observe(seconds);
     perStatus.responseSize.observe(responseBytes);
-    const routeKey = `${method} ${route}`;
+    const routeKey = `${method} ${scheme} ${route}`;
     let perRoute = this.byRoute.get(routeKey);
     if (perRoute === undefined) {
-      perRoute = this.metrics.requestSize.labels({ http_request_method: method, http_route: route });
+      perRoute = this.metrics.requestSize.labels({
+        http_request_method: method,
+        url_scheme: scheme,
+        http_route: route,
+      });
       this.byRoute.set(routeKey, perRoute);
     }
     perRoute.observe(requestBytes);

@@ -14,8 +14,8 @@ const response = () => ({}) as ServerResponse;
 describe('ProxyExchange', () => {
   it('is found from the request it was opened for, and from no other', () => {
     const [a, b] = [request(), request()];
-    const first = openExchange(a, response(), 'id-a', 'GET', '/healthz');
-    const second = openExchange(b, response(), 'id-b', 'POST', '/api/v1/count');
+    const first = openExchange(a, response(), 'id-a', 'GET', '/healthz', 'http');
+    const second = openExchange(b, response(), 'id-b', 'POST', '/api/v1/count', 'https');
     expect(exchangeOf(a)).toBe(first);
     expect(exchangeOf(b)).toBe(second);
     expect(exchangeOf(a)).toMatchObject({ req: a, id: 'id-a', method: 'GET', route: '/healthz' });
@@ -24,7 +24,7 @@ describe('ProxyExchange', () => {
 
   it('starts with nothing sent, counted or cut', () => {
     const before = Date.now();
-    const exchange = openExchange(request(), response(), 'id', 'GET', '/healthz');
+    const exchange = openExchange(request(), response(), 'id', 'GET', '/healthz', 'http');
     expect(exchange).toMatchObject({
       requestBytes: 0,
       responseBytes: 0,
@@ -42,7 +42,7 @@ describe('ProxyExchange', () => {
   });
 
   it('cancels its deadline and a waiting re-send so that neither fires', async () => {
-    const exchange = openExchange(request(), response(), 'id', 'GET', '/healthz');
+    const exchange = openExchange(request(), response(), 'id', 'GET', '/healthz', 'http');
     const fired: string[] = [];
     exchange.deadline = setTimeout(() => fired.push('deadline'), 5);
     exchange.retryTimer = setTimeout(() => fired.push('retry'), 5);

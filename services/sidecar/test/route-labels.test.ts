@@ -51,6 +51,7 @@ describe('methodLabel', () => {
   it.each([
     ['GET', 'GET'],
     ['delete', 'DELETE'],
+    ['QUERY', 'QUERY'],
     ['PURGE', '_OTHER'],
     [undefined, '_OTHER'],
   ])('%s -> %s', (method, label) => {

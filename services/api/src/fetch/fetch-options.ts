@@ -5,12 +5,18 @@
  */
 import type { Config } from '../config.js';
 import { FetchLimit } from './fetch-limit.js';
-import { dnsResolver, type FetchOptions, type Resolver, type SocketFactory } from './fetch-page.js';
+import {
+  dnsResolver,
+  type FetchOptions,
+  type ObserveHop,
+  type Resolver,
+  type SocketFactory,
+} from './fetch-page.js';
 import { AllowList, SsrfGuard } from './ssrf-guard.js';
 
 export function fetchOptionsFactory(
   config: Config,
-  io: { resolve?: Resolver; connect?: SocketFactory } = {},
+  io: { resolve?: Resolver; connect?: SocketFactory; observeHop?: ObserveHop } = {},
 ): (requestId?: string) => FetchOptions {
   const guard = new SsrfGuard(new AllowList(config.fetchAllowHosts));
   const limit = new FetchLimit(config.fetchMaxConcurrent);
@@ -26,5 +32,6 @@ export function fetchOptionsFactory(
     maxBytes: config.fetchMaxBytes,
     maxRedirects: config.fetchMaxRedirects,
     ...(io.connect ? { connect: io.connect } : {}),
+    ...(io.observeHop ? { observeHop: io.observeHop } : {}),
   });
 }

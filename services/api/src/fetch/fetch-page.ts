@@ -52,6 +52,25 @@ export interface FetchOptions {
   connect?: SocketFactory;
   /** Bounds fetches in flight; without it, fetches are not counted. */
   limit?: FetchLimit;
+  /** Told of every hop (the API's tracing: a client span each); without it, nothing is. */
+  observeHop?: ObserveHop;
+}
+
+/**
+ * What a fetch tells an observer of one hop (the first request, and each
+ * redirect followed): the SSRF guard's verdict on it, then how it ended. fetch/
+ * knows no tracer: the API's tracing/ implements this as a client span per hop.
+ */
+export interface FetchHopObserver {
+  /** The guard's verdict: allowed with the address connected to, or refused with why. */
+  verdict(allowed: boolean, detail: { address?: string; reason?: string }): void;
+  /** The hop is over: its status when one came, its failure when it failed. */
+  end(outcome: { status?: number; failure?: FetchFailure | 'error' }): void;
+}
+export type ObserveHop = (url: URL, redirects: number) => FetchHopObserver;
+
+function failureOf(error: unknown): FetchFailure | 'error' {
+  return error instanceof FetchError ? error.failure : 'error';
 }
 
 /** What a fetch did: the shape the API answers with (the contract's FetchFacts). */
@@ -249,11 +268,19 @@ async function followRedirects(
   const deadline = AbortSignal.timeout(options.timeoutMs);
   let url = first;
   for (let redirects = 0; ; redirects++) {
-    const response = await requestOnce(url, hop, deadline);
+    const observed = options.observeHop?.(url, redirects);
+    let response: http.IncomingMessage;
+    try {
+      response = await requestOnce(url, hop, deadline, observed);
+    } catch (error) {
+      observed?.end({ failure: failureOf(error) });
+      throw error;
+    }
     const status = response.statusCode ?? 0;
     const location = response.headers.location;
     if (status >= 300 && status < 400 && status !== 304 && location !== undefined) {
       response.destroy();
+      observed?.end({ status });
       if (redirects >= options.maxRedirects) {
         throw new FetchError('too-many-redirects', `more than ${options.maxRedirects} redirects`, {
           redirects,
@@ -262,7 +289,14 @@ async function followRedirects(
       url = nextHop(url, location, redirects);
       continue;
     }
-    return await readBody(url, response, sink, options, deadline, { redirects, started });
+    try {
+      const facts = await readBody(url, response, sink, options, deadline, { redirects, started });
+      observed?.end({ status });
+      return facts;
+    } catch (error) {
+      observed?.end({ status, failure: failureOf(error) });
+      throw error;
+    }
   }
 }
 
@@ -366,6 +400,7 @@ async function requestOnce(
   url: URL,
   options: HopOptions,
   deadline: AbortSignal,
+  observed: FetchHopObserver | undefined,
 ): Promise<http.IncomingMessage> {
   const tls = url.protocol === 'https:';
   const hostname = hostnameOf(url);
@@ -374,6 +409,7 @@ async function requestOnce(
   try {
     options.guard.checkPort(hostname, port);
   } catch (error) {
+    observed?.verdict(false, { reason: (error as Error).message });
     throw forbidden(error);
   }
   const addresses =
@@ -386,9 +422,11 @@ async function requestOnce(
     try {
       options.guard.check(hostname, address, port);
     } catch (error) {
+      observed?.verdict(false, { address, reason: (error as Error).message });
       throw forbidden(error);
     }
   }
+  observed?.verdict(true, { address: addresses[0]!.address });
   if (deadline.aborted) throw deadlineError(`no answer from ${url.host}`, options);
   const socket = await openSocket(url, addresses[0]!.address, port, tls, options, deadline);
 
@@ -399,7 +437,8 @@ async function requestOnce(
       hostname,
       port,
       path: url.pathname + url.search,
-      // No X-Request-Id or other internal header: the page server is a third party.
+      // No X-Request-Id, traceparent, tracestate or other internal header: the page
+      // server is a third party (test/tracing/tracing-process.test.ts).
       headers: {
         host: url.host,
         'user-agent': USER_AGENT,

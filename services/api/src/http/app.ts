@@ -16,6 +16,7 @@ import { errorHandler } from './errors.js';
 import { opsRoutes } from './ops-routes.js';
 import { HttpProblem } from './problem.js';
 import { reportRoutes } from './report-routes.js';
+import type { ServeTraced } from '../tracing/start-tracing.js';
 import { requestContext } from './request-context.js';
 
 export interface AppDeps {
@@ -27,6 +28,8 @@ export interface AppDeps {
   fetchOptions: (requestId: string) => FetchOptions;
   /** True once shutdown has begun: readiness fails so proxies stop sending work. */
   draining: () => boolean;
+  /** Each request inside a server span, when tracing is on (OTEL_EXPORTER_OTLP_ENDPOINT). */
+  serveTraced?: ServeTraced;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -37,7 +40,7 @@ export function createApp(deps: AppDeps): Express {
 
   // The request's context and the headers of every answer, in one middleware:
   // each layer Express walks costs about as much as what these do.
-  const context = requestContext(deps.logger);
+  const context = requestContext(deps.logger, deps.serveTraced);
   app.use((req, res, next) => {
     res.setHeader('x-content-type-options', 'nosniff');
     res.setHeader('cache-control', 'no-store');

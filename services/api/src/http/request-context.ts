@@ -1,18 +1,28 @@
 /**
- * Request ids and access logs. The gateway sets X-Request-Id; a request that
- * arrives without a usable one (the rule is @stagecraft/contract's, the sidecar's
- * too) gets a fresh id. The id is echoed in the response, in every log line of
- * the request, and in problem documents.
+ * Request ids, trace context and access logs. The gateway sets X-Request-Id and
+ * traceparent; a request that arrives without a usable one (the rules are
+ * @stagecraft/contract's, the sidecar's too) gets a fresh id or a new trace. The
+ * request id is echoed in the response and in problem documents; both ids are in
+ * every log line of the request. With tracing on, the rest of the request runs
+ * inside its server span (tracing/), whose parent is the caller's traceparent.
  */
-import { isUnusualRequest, requestId } from '@stagecraft/contract';
+import { isUnusualRequest, requestId, traceContext, type TraceContext } from '@stagecraft/contract';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from '../logger.js';
+import type { ServeTraced } from '../tracing/start-tracing.js';
 
 declare module 'express-serve-static-core' {
   interface Request {
     id: string;
+    /** The trace this request belongs to: its traceparent's, or a new one. */
+    trace: TraceContext;
     log: Logger;
   }
+}
+
+/** The route template Express matched the request with, if any. */
+function routeOf(req: Request): string | undefined {
+  return (req.route as { path?: string } | undefined)?.path;
 }
 
 /**
@@ -41,7 +51,7 @@ function defineLazyLog(prototype: object): void {
   Object.defineProperty(prototype, 'log', {
     configurable: true,
     get(this: ContextRequest): Logger {
-      const log = this[BASE_LOGGER]!.child({ requestId: this.id });
+      const log = this[BASE_LOGGER]!.child({ requestId: this.id, traceId: this.trace.traceId });
       keep(this, log);
       return log;
     },
@@ -51,10 +61,11 @@ function defineLazyLog(prototype: object): void {
   });
 }
 
-export function requestContext(logger: Logger) {
+export function requestContext(logger: Logger, serveTraced?: ServeTraced) {
   return (req: Request, res: Response, next: NextFunction): void => {
     const id = requestId(req.headers['x-request-id']);
     req.id = id;
+    req.trace = traceContext(req.headers.traceparent);
     (req as ContextRequest)[BASE_LOGGER] = logger;
     defineLazyLog(Object.getPrototypeOf(req) as object);
     res.setHeader('x-request-id', id);
@@ -67,13 +78,14 @@ export function requestContext(logger: Logger) {
         {
           method: req.method,
           path: req.path.length > 256 ? req.path.slice(0, 256) : req.path,
-          route: (req.route as { path?: string } | undefined)?.path,
+          route: routeOf(req),
           status: res.statusCode,
           durationMs,
         },
         'request',
       );
     });
-    next();
+    if (serveTraced === undefined) next();
+    else serveTraced(req, res, req.trace, () => routeOf(req), next);
   };
 }
