@@ -38,7 +38,12 @@ const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
 const SCRIPT = 'nginx/entrypoint/18-stagecraft-limits.envsh';
 const SERVER = 'nginx/templates/10-gateway-server.conf.template';
 /** The files that run the three hops, each passing every limit. */
-const STACKS = ['docker-compose.yml', 'docker-compose.prod.yml', 'docker-stack.yml'];
+const STACKS = [
+  'docker-compose.yml',
+  'docker-compose.prod.yml',
+  'docker-stack.yml',
+  'docker-stack.postgres.yml',
+];
 /** Every other Compose file: overlays on those, which must leave the limits alone. */
 const OVERLAYS = [
   ...readdirSync(ROOT)
@@ -107,12 +112,13 @@ describe('hopRules and hopOrderingViolations', () => {
     const names = (hop: 'api' | 'sidecar' | 'gateway') => hopRules(hop).map((r) => `${r.below} ${r.above}`);
     expect(names('api')).toEqual([
       'API_HEADERS_TIMEOUT_MS API_REQUEST_TIMEOUT_MS',
+      'DATABASE_STATEMENT_TIMEOUT_MS API_SHUTDOWN_TIMEOUT_MS',
       'FETCH_TIMEOUT_MS API_SHUTDOWN_TIMEOUT_MS',
     ]);
     expect(names('sidecar')).toEqual(['SIDECAR_HEADERS_TIMEOUT_MS SIDECAR_REQUEST_TIMEOUT_MS']);
     // A stop_grace_period is the orchestrator's, not the hop's: no drain rule is a hop's.
     expect(names('gateway')).toEqual([]);
-    const rule = hopRules('api')[1]!;
+    const rule = hopRules('api')[2]!;
     expect(hopOrderingViolations('api', { FETCH_TIMEOUT_MS: 20_000, SHUTDOWN_TIMEOUT_MS: 11_000 })).toEqual([
       {
         variable: 'FETCH_TIMEOUT_MS',

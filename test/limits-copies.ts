@@ -37,7 +37,7 @@ export function stopGraceLimit(hop: Hop): LimitName {
   return entry[0];
 }
 
-const UNIT_WORDS: Record<Limit['unit'], string> = { ms: 'milliseconds', bytes: 'bytes' };
+const UNIT_WORDS: Record<Limit['unit'], string> = { ms: 'milliseconds', bytes: 'bytes', count: 'count' };
 
 /**
  * nginx/entrypoint/18-stagecraft-limits.envsh: `stagecraft_limit NAME default min

@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // PostgreSQL's own tests need a database server: vitest.postgres.config.ts runs them.
+    exclude: ['test/storage/postgres-*.test.ts'],
     // Vite resolves @stagecraft/contract to its TypeScript sources (the package's
     // "development" export); the processes the tests start (src/main.ts under tsx)
     // are told the same condition, so no test needs the package built first.

@@ -26,8 +26,8 @@ export type Hop = 'gateway' | 'sidecar' | 'api';
 export const STOP_GRACE_PERIOD = 'stop_grace_period';
 
 export interface Limit {
-  /** Milliseconds, or bytes: the value is always whole digits, the unit is the name's. */
-  unit: 'ms' | 'bytes';
+  /** Milliseconds, bytes, or a number of things: the value is always whole digits, the unit is the name's. */
+  unit: 'ms' | 'bytes' | 'count';
   default: number;
   min: number;
   max: number;
@@ -68,6 +68,21 @@ export const LIMITS = {
   API_KEEP_ALIVE_TIMEOUT_MS: ms(65_000, 1_000, 600_000, { api: 'KEEP_ALIVE_TIMEOUT_MS' }),
   API_SHUTDOWN_TIMEOUT_MS: ms(11_000, 0, 600_000, { api: 'SHUTDOWN_TIMEOUT_MS' }),
   API_STOP_GRACE_PERIOD_MS: ms(15_000, 1_000, 3_600_000, { api: STOP_GRACE_PERIOD }),
+  // The API's PostgreSQL store (DATABASE_URL or DATABASE_URL_FILE set; SQLite reads
+  // none of them). Connections per replica: 10 serve a replica's one CPU (a query
+  // takes about a millisecond) and leave room under PostgreSQL's default
+  // max_connections of 100 for several replicas. A query, or the wait for a
+  // connection (a database restarting), ends in the API's 503 problem document
+  // well before the sidecar stops waiting (the rules below).
+  DATABASE_POOL_SIZE: {
+    unit: 'count',
+    default: 10,
+    min: 1,
+    max: 100,
+    readBy: { api: 'DATABASE_POOL_SIZE' },
+  },
+  DATABASE_STATEMENT_TIMEOUT_MS: ms(3_000, 100, 600_000, { api: 'DATABASE_STATEMENT_TIMEOUT_MS' }),
+  DATABASE_CONNECT_TIMEOUT_MS: ms(3_000, 100, 60_000, { api: 'DATABASE_CONNECT_TIMEOUT_MS' }),
   // The sidecar.
   UPSTREAM_TIMEOUT_MS: ms(30_000, 100, 600_000, { sidecar: 'UPSTREAM_TIMEOUT_MS' }),
   SIDECAR_HEADERS_TIMEOUT_MS: ms(10_000, 100, 600_000, { sidecar: 'HEADERS_TIMEOUT_MS' }),
@@ -201,6 +216,26 @@ export const ORDERING_RULES: readonly OrderingRule[] = [
     above: 'API_KEEP_ALIVE_TIMEOUT_MS',
     by: BETWEEN_HOPS,
     why: "the benchmark gateway's pool straight to the API (bench/gateway/) retires idle connections before the API closes them",
+  },
+  // The API's database: its slowest answer is the API's own 503, never the sidecar's
+  // 504 (postgres-store.ts turns a timed-out query or connection into a 503).
+  {
+    below: 'DATABASE_STATEMENT_TIMEOUT_MS',
+    above: 'UPSTREAM_TIMEOUT_MS',
+    by: BETWEEN_HOPS,
+    why: "a query the database is too slow to answer ends in the API's 503 problem document before the sidecar stops waiting and answers 504",
+  },
+  {
+    below: 'DATABASE_CONNECT_TIMEOUT_MS',
+    above: 'UPSTREAM_TIMEOUT_MS',
+    by: BETWEEN_HOPS,
+    why: "a request that waits for a database connection (a database restarting) ends in the API's 503 problem document before the sidecar stops waiting and answers 504",
+  },
+  {
+    below: 'DATABASE_STATEMENT_TIMEOUT_MS',
+    above: 'API_SHUTDOWN_TIMEOUT_MS',
+    by: 1_000,
+    why: 'a query in flight when the API is stopped ends, and its answer is written, before the drain gives up',
   },
   // Stopping: each drain ends before the orchestrator's SIGKILL, with a second to
   // exit (README: stop_grace_period above each service's own shutdown timeout).

@@ -12,6 +12,7 @@ import {
   checkOrdering,
   integer,
   limit,
+  otlpTracesUrl,
   serverConfig,
   text,
   type Env,
@@ -38,6 +39,80 @@ export interface Config extends ServerConfig {
    * API_TOKEN_FILE; null when the API runs open (development, or API_AUTH=open).
    */
   apiToken: string | null;
+  /** Where spans go (OTEL_EXPORTER_OTLP_ENDPOINT + v1/traces); null: no tracing SDK is loaded. */
+  otlpTracesUrl: URL | null;
+  /** PostgreSQL, from DATABASE_URL_FILE or DATABASE_URL; null: SQLite in DATA_DIR (the default). */
+  database: DatabaseConfig | null;
+}
+
+/**
+ * Where the PostgreSQL store connects and how. The URL holds the password: it is
+ * never logged (toJSON, which pino and JSON.stringify use, leaves it out) and no
+ * error message quotes it.
+ */
+export interface DatabaseConfig {
+  url: string;
+  poolSize: number;
+  statementTimeoutMs: number;
+  connectTimeoutMs: number;
+  /** The variable the URL came from, for messages about it. */
+  variable: 'DATABASE_URL' | 'DATABASE_URL_FILE';
+}
+
+/**
+ * DATABASE_URL_FILE (a Compose or Swarm secret holding the URL) or DATABASE_URL:
+ * one of them chooses PostgreSQL. Production (NODE_ENV=production) takes the URL,
+ * which holds the password, only from the file: an environment variable is shown
+ * by `docker inspect` and inherited by every child process.
+ */
+function readDatabase(
+  env: Env,
+  readFile: (path: string) => string,
+  settings: Omit<DatabaseConfig, 'url' | 'variable'>,
+): DatabaseConfig | null {
+  const file = (env.DATABASE_URL_FILE ?? '').trim();
+  const plain = (env.DATABASE_URL ?? '').trim();
+  if (file !== '' && plain !== '')
+    throw new ConfigError('DATABASE_URL', 'and DATABASE_URL_FILE are both set: choose one');
+  if (plain !== '' && env.NODE_ENV === 'production')
+    throw new ConfigError(
+      'DATABASE_URL',
+      'is refused in production (NODE_ENV=production): put the URL, which holds the password, in a secret file named by DATABASE_URL_FILE',
+    );
+  let url = plain;
+  const variable = file !== '' ? 'DATABASE_URL_FILE' : 'DATABASE_URL';
+  if (file !== '') {
+    try {
+      url = readFile(file).trim();
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+      throw new ConfigError('DATABASE_URL_FILE', `cannot read ${JSON.stringify(file)} (${code})`);
+    }
+    if (url === '') throw new ConfigError('DATABASE_URL_FILE', `${JSON.stringify(file)} is empty`);
+  }
+  if (url === '') return null;
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = undefined;
+  }
+  // The value itself is never quoted: it may hold a password.
+  if (
+    parsed === undefined ||
+    !['postgres:', 'postgresql:'].includes(parsed.protocol) ||
+    parsed.hostname === ''
+  )
+    throw new ConfigError(
+      variable,
+      `${variable === 'DATABASE_URL_FILE' ? 'the file does not hold' : 'is not'} a postgres://user:password@host:5432/database URL (the value is not shown: it may hold a password)`,
+    );
+  const database: DatabaseConfig = { url, variable, ...settings };
+  Object.defineProperty(database, 'toJSON', {
+    enumerable: false,
+    value: () => ({ ...settings, variable, url: '(not shown)' }),
+  });
+  return database;
 }
 
 /** Checks one FETCH_ALLOW_HOSTS entry (ssrf-guard.ts parses them, and says why one is refused). */
@@ -142,7 +217,15 @@ export function loadConfig(
   const fetchTimeoutMs = limit(env, 'api', 'FETCH_TIMEOUT_MS');
   const fetchMaxBytes = limit(env, 'api', 'FETCH_MAX_BYTES');
   const shutdownTimeoutMs = limit(env, 'api', 'SHUTDOWN_TIMEOUT_MS');
+  // Read and checked whichever store runs, so a bad value is found before it matters.
+  const databaseSettings = {
+    poolSize: limit(env, 'api', 'DATABASE_POOL_SIZE'),
+    statementTimeoutMs: limit(env, 'api', 'DATABASE_STATEMENT_TIMEOUT_MS'),
+    connectTimeoutMs: limit(env, 'api', 'DATABASE_CONNECT_TIMEOUT_MS'),
+  };
   checkOrdering('api', {
+    DATABASE_STATEMENT_TIMEOUT_MS: databaseSettings.statementTimeoutMs,
+    DATABASE_CONNECT_TIMEOUT_MS: databaseSettings.connectTimeoutMs,
     FETCH_MAX_BYTES: fetchMaxBytes,
     FETCH_TIMEOUT_MS: fetchTimeoutMs,
     HEADERS_TIMEOUT_MS: server.headersTimeoutMs,
@@ -166,5 +249,7 @@ export function loadConfig(
     fetchDnsServers: dnsServers(env),
     shutdownTimeoutMs,
     apiToken: readApiToken(env, readFile),
+    otlpTracesUrl: otlpTracesUrl(env),
+    database: readDatabase(env, readFile, databaseSettings),
   };
 }

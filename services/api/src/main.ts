@@ -15,13 +15,20 @@
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigError, configOrExit, drain, exitForConfig, listen, strictServer } from '@stagecraft/contract';
-import { loadConfig } from './config.js';
+import { loadConfig, type DatabaseConfig } from './config.js';
 import { fetchOptionsFactory } from './fetch/fetch-options.js';
 import { createApp } from './http/app.js';
 import { metricsListener, registerReadinessMetrics } from './http/ops-routes.js';
 import { createLogger } from './logger.js';
 import { createApiMetrics } from './metrics.js';
-import { DATABASE_FILE, ReportsStore } from './storage/reports-store.js';
+import { startTracing } from './tracing/start-tracing.js';
+import { DATABASE_FILE, SqliteReportsStore, type ReportsStore } from './storage/reports-store.js';
+import {
+  PostgresReportsStore,
+  describeDatabase,
+  isDatabaseUnavailable,
+  redactDatabaseUrl,
+} from './storage/postgres-store.js';
 
 /** A DATA_DIR found unusable at start ends the process as a bad value does: one line, exit 78. */
 function invalid(variable: string, message: string): never {
@@ -65,7 +72,7 @@ function openStore(dir: string): ReportsStore {
   const problem = dataDirProblem(dir);
   if (problem !== null) invalid('DATA_DIR', problem);
   try {
-    return new ReportsStore(dir);
+    return new SqliteReportsStore(dir);
   } catch (error) {
     // The file system or SQLite refused the directory or the file in it (a code
     // says which); anything else is a bug, and keeps its stack trace.
@@ -75,19 +82,58 @@ function openStore(dir: string): ReportsStore {
   }
 }
 
+/** How long a start waits for a database still starting (Swarm has no start order), retrying each second. */
+const DATABASE_START_WAIT_MS = 30_000;
+
+/**
+ * PostgreSQL: connect and migrate. A database that is not there yet is waited
+ * for, then ends the process with exit 1 (a restart may succeed, as with a held
+ * port); refused credentials or a missing database are a bad value: exit 78. No
+ * line quotes the connection string (redactDatabaseUrl).
+ */
+async function openPostgres(database: DatabaseConfig): Promise<ReportsStore> {
+  const deadline = Date.now() + DATABASE_START_WAIT_MS;
+  const onProblem = (event: string, detail: { code?: string; message: string }) =>
+    logger.warn({ code: detail.code, reason: redactDatabaseUrl(detail.message, database.url) }, event);
+  for (;;) {
+    try {
+      return await PostgresReportsStore.open({ ...database, onProblem });
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      const reason = `${redactDatabaseUrl((error as Error).message, database.url)}${typeof code === 'string' ? ` (${code})` : ''}`;
+      if (typeof code === 'string' && /^(28|3D)/.test(code))
+        invalid(database.variable, `the database refused the connection: ${reason}`);
+      if (!isDatabaseUnavailable(error)) throw error;
+      if (Date.now() >= deadline) {
+        console.error(
+          `api: cannot reach the database (${database.variable}) within ${DATABASE_START_WAIT_MS} ms: ${reason}`,
+        );
+        process.exit(1);
+      }
+      logger.warn({ reason }, 'database not reachable yet: retrying in 1 s');
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+  }
+}
+
 const config = configOrExit('api', () => loadConfig());
 const logger = createLogger(config.logLevel);
-const store = openStore(config.dataDir);
+// Spans only when OTEL_EXPORTER_OTLP_ENDPOINT is set; unset, no tracing SDK is even loaded.
+const tracing = await startTracing(config.otlpTracesUrl);
+const store: ReportsStore =
+  config.database === null ? openStore(config.dataDir) : await openPostgres(config.database);
 const metrics = createApiMetrics(() => store.count());
 let draining = false;
 
 const app = createApp({
   config,
-  store,
+  // The requests' store calls as spans (tracing/traced-store.ts); main.ts's own calls make none.
+  store: tracing?.traceStore(store, config.database === null ? 'sqlite' : 'postgresql') ?? store,
   logger,
   metrics,
   draining: () => draining,
-  fetchOptions: fetchOptionsFactory(config),
+  fetchOptions: fetchOptionsFactory(config, tracing === null ? {} : { observeHop: tracing.observeHop }),
+  ...(tracing === null ? {} : { serveTraced: tracing.serveTraced }),
 });
 registerReadinessMetrics(metrics.registry, { config, store, draining: () => draining });
 
@@ -104,27 +150,28 @@ const bind = (target: typeof server, port: number, variable: string) =>
 void Promise.all([
   bind(server, config.port, 'PORT'),
   bind(metricsServer, config.metricsPort, 'METRICS_PORT'),
-]).then(([port, metricsPort]) => {
-  logger.info(
-    { port, metricsPort, schemaVersion: store.schemaVersion, node: process.version },
-    'api listening',
-  );
+  store.schemaVersion(),
+]).then(([port, metricsPort, schemaVersion]) => {
+  const storage =
+    config.database === null ? join(config.dataDir, DATABASE_FILE) : describeDatabase(config.database.url);
+  logger.info({ port, metricsPort, schemaVersion, storage, node: process.version }, 'api listening');
 });
 
 function shutdown(signal: string): void {
   if (draining) return;
   draining = true;
   logger.info({ signal, timeoutMs: config.shutdownTimeoutMs }, 'shutting down: draining connections');
-  void drain(server, config.shutdownTimeoutMs).then((drained) => {
+  void drain(server, config.shutdownTimeoutMs).then(async (drained) => {
     if (!drained) {
       logger.warn('shutdown timeout: closed remaining connections');
-      store.close();
+      void store.close();
       process.exit(1);
     }
     // Scrapeable while draining; a scrape is never long, so its connections are cut now.
     metricsServer.close();
     metricsServer.closeAllConnections();
-    store.close();
+    await store.close().catch(() => undefined);
+    await tracing?.shutdown(); // the spans still buffered, within a bound of its own
     logger.info('shutdown complete');
     process.exitCode = 0;
   });

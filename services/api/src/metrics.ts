@@ -13,7 +13,7 @@ export interface ApiMetrics {
   fetchedBytes: Counter;
 }
 
-export function createApiMetrics(reportsStored: () => number): ApiMetrics {
+export function createApiMetrics(reportsStored: () => number | Promise<number>): ApiMetrics {
   const registry = new Registry();
   // The event-loop delay sampled every 50 ms, not prom-client's 10: each sample
   // wakes the process, and at 10 ms that cost 7 ms of CPU a second, idle or busy
@@ -24,9 +24,9 @@ export function createApiMetrics(reportsStored: () => number): ApiMetrics {
     name: 'stagecraft_reports_stored',
     help: 'Reports currently stored.',
     registers,
-    collect() {
+    async collect() {
       try {
-        this.set(reportsStored());
+        this.set(await reportsStored());
       } catch {
         // Storage unavailable: leave the last value; /readyz says why.
       }

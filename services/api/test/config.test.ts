@@ -98,6 +98,7 @@ describe('loadConfig', () => {
   it("checks the rules of limits.ts between two of the API's own limits, and only those", () => {
     expect(hopRules('api').map((rule) => `${rule.below} < ${rule.above}`)).toEqual([
       'API_HEADERS_TIMEOUT_MS < API_REQUEST_TIMEOUT_MS',
+      'DATABASE_STATEMENT_TIMEOUT_MS < API_SHUTDOWN_TIMEOUT_MS',
       'FETCH_TIMEOUT_MS < API_SHUTDOWN_TIMEOUT_MS',
     ]);
   });

@@ -21,8 +21,8 @@ export function opsRoutes(deps: AppDeps): Router {
     res.json({ status: 'ok' });
   });
 
-  router.get('/readyz', (_req, res) => {
-    const { ready, checks } = readiness(deps);
+  router.get('/readyz', async (_req, res) => {
+    const { ready, checks } = await readiness(deps);
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not-ready', checks });
   });
 
@@ -33,9 +33,9 @@ export function opsRoutes(deps: AppDeps): Router {
   return router;
 }
 
-/** What /readyz answers: storage readable and writable, and not draining. */
-export function readiness(deps: Pick<AppDeps, 'store' | 'draining'>) {
-  const storage = deps.store.health();
+/** What /readyz answers: storage (the SQLite file, or the PostgreSQL server) readable and writable, and not draining. */
+export async function readiness(deps: Pick<AppDeps, 'store' | 'draining'>) {
+  const storage = await deps.store.health();
   const checks = {
     storage: storage.readable,
     storageWritable: storage.writable,
@@ -61,8 +61,8 @@ export function registerReadinessMetrics(
     name: 'stagecraft_ready',
     help: 'Whether this replica is ready for traffic (1) or not (0), as GET /readyz answers.',
     registers,
-    collect() {
-      this.set(readiness(deps).ready ? 1 : 0);
+    async collect() {
+      this.set((await readiness(deps)).ready ? 1 : 0);
     },
   });
   const space = (name: string, help: string, pick: (space: FreeSpace) => number) =>

@@ -73,7 +73,7 @@ export function reportRoutes(deps: AppDeps): Router {
         fetchOptions: deps.fetchOptions(req.id),
         record,
       });
-      const report = store.insert({
+      const report = await store.insert({
         url,
         internal,
         external,
@@ -88,22 +88,22 @@ export function reportRoutes(deps: AppDeps): Router {
     },
   );
 
-  router.get('/api/v1/reports', (req, res) => {
+  router.get('/api/v1/reports', async (req, res) => {
     const limit = queryInteger(req, 'limit', 20, 1, 100);
     const cursor = queryString(req, 'cursor', { required: false, maxLength: 200 });
-    res.json(store.list(limit, cursor));
+    res.json(await store.list(limit, cursor));
   });
 
-  router.get('/api/v1/reports/:id', (req, res) => {
+  router.get('/api/v1/reports/:id', async (req, res) => {
     const id = reportId(req);
-    const report = store.get(id);
+    const report = await store.get(id);
     if (report === undefined) throw notFound(id);
     res.json(report);
   });
 
-  router.delete('/api/v1/reports/:id', (req, res) => {
+  router.delete('/api/v1/reports/:id', async (req, res) => {
     const id = reportId(req);
-    if (!store.delete(id)) throw notFound(id);
+    if (!(await store.delete(id))) throw notFound(id);
     res.status(204).end();
   });
 

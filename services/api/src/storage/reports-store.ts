@@ -19,9 +19,27 @@ import { join } from 'node:path';
 import { freeSpaceOf } from './free-space.js';
 import { MIGRATIONS } from './migrations.js';
 
-/** What is kept and read back: the contract's shapes, which the page at / reads too. */
-import type { NewReport, Report, ReportPage } from '@stagecraft/contract';
-export type { NewReport, Report };
+import {
+  WRITE_FAILURE_MEMORY_MS,
+  decodeCursor,
+  isStorageUnavailable,
+  pageOf,
+  type NewReport,
+  type Page,
+  type Report,
+  type ReportsStore,
+  type StorageHealth,
+} from './store.js';
+
+// What the routes and tests imported from here before there were two stores.
+export {
+  InvalidCursorError,
+  StorageUnavailableError,
+  decodeCursor,
+  encodeCursor,
+  isStorageUnavailable,
+} from './store.js';
+export type { NewReport, Page, Report, ReportsStore, StorageHealth } from './store.js';
 
 interface Row {
   id: number;
@@ -34,44 +52,6 @@ interface Row {
   redirects: number;
   duration_ms: number;
   created_at: string;
-}
-
-/** A page of reports, newest first; nextCursor is opaque, null on the last page. */
-export type Page = ReportPage;
-
-export class InvalidCursorError extends Error {
-  constructor() {
-    super('the cursor is not one this API handed out');
-    this.name = 'InvalidCursorError';
-  }
-}
-
-export const DATABASE_FILE = 'stagecraft.db';
-
-/**
- * Below this much free space on the data volume the store reports itself not
- * writable: SQLite needs room for the WAL and a checkpoint, and a readiness
- * probe that fails early beats a write that fails half-way.
- */
-export const MIN_FREE_BYTES = 1024 * 1024;
-/** After a failed write, the store counts as not writable until a write succeeds or this long passes. */
-const WRITE_FAILURE_MEMORY_MS = 10_000;
-
-/** SQLite or the file system says the disk or the file cannot take writes. */
-export function isStorageUnavailable(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return (
-    typeof code === 'string' &&
-    (/^SQLITE_(READONLY|FULL|IOERR|CANTOPEN|BUSY|LOCKED)/.test(code) ||
-      ['EROFS', 'ENOSPC', 'EACCES', 'EPERM'].includes(code))
-  );
-}
-
-export interface StorageHealth {
-  /** The database answers a query. */
-  readable: boolean;
-  /** A write would be expected to succeed: volume writable, space left, no recent write failure. */
-  writable: boolean;
 }
 
 function toReport(row: Row): Report {
@@ -89,21 +69,21 @@ function toReport(row: Row): Report {
   };
 }
 
-export function encodeCursor(id: number): string {
-  return Buffer.from(JSON.stringify({ before: id })).toString('base64url');
-}
+export const DATABASE_FILE = 'stagecraft.db';
 
-export function decodeCursor(cursor: string): number {
-  try {
-    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { before?: unknown };
-    if (Number.isSafeInteger(parsed.before) && (parsed.before as number) > 0) return parsed.before as number;
-  } catch {
-    // fall through to the error below
-  }
-  throw new InvalidCursorError();
-}
-
-export class ReportsStore {
+/**
+ * Below this much free space on the data volume the store reports itself not
+ * writable: SQLite needs room for the WAL and a checkpoint, and a readiness
+ * probe that fails early beats a write that fails half-way.
+ */
+export const MIN_FREE_BYTES = 1024 * 1024;
+/**
+ * The SQLite store. Its work is synchronous (better-sqlite3): each method does it
+ * at once and returns a settled promise, so the routes treat both stores alike.
+ * `db` and the sync methods stay open to the tests of SQLite's own behaviour.
+ */
+export class SqliteReportsStore implements ReportsStore {
+  readonly kind = 'sqlite' as const;
   readonly db: Database.Database;
   private readonly insertStmt: Database.Statement;
   private readonly getStmt: Database.Statement<[number], Row>;
@@ -179,7 +159,7 @@ export class ReportsStore {
     return MIGRATIONS.length - applied;
   }
 
-  get schemaVersion(): number {
+  async schemaVersion(): Promise<number> {
     return this.db.pragma('user_version', { simple: true }) as number;
   }
 
@@ -189,7 +169,7 @@ export class ReportsStore {
    * then fails (SQLITE_FULL on a full disk) went unreported, so the client got
    * a 201 for a row that was never written. run() steps to the end and throws.
    */
-  insert(report: NewReport): Report {
+  async insert(report: NewReport): Promise<Report> {
     return this.write(() => {
       const { lastInsertRowid } = this.insertStmt.run({ ...report, createdAt: new Date().toISOString() });
       const row = this.getStmt.get(Number(lastInsertRowid));
@@ -198,12 +178,12 @@ export class ReportsStore {
     });
   }
 
-  get(id: number): Report | undefined {
+  async get(id: number): Promise<Report | undefined> {
     const row = this.getStmt.get(id);
     return row === undefined ? undefined : toReport(row);
   }
 
-  delete(id: number): boolean {
+  async delete(id: number): Promise<boolean> {
     return this.write(() => this.deleteStmt.run(id).changes > 0);
   }
 
@@ -220,22 +200,20 @@ export class ReportsStore {
   }
 
   /** Newest first; `cursor` continues after the last item of a previous page. */
-  list(limit: number, cursor?: string): Page {
+  async list(limit: number, cursor?: string): Promise<Page> {
     const rows =
       cursor === undefined
         ? this.firstPageStmt.all(limit + 1)
         : this.pageStmt.all(decodeCursor(cursor), limit + 1);
-    const items = rows.slice(0, limit).map(toReport);
-    const last = items.at(-1);
-    return { items, nextCursor: rows.length > limit && last !== undefined ? encodeCursor(last.id) : null };
+    return pageOf(rows.map(toReport), limit);
   }
 
-  count(): number {
+  async count(): Promise<number> {
     return (this.db.prepare('SELECT count(*) AS n FROM reports').get() as { n: number }).n;
   }
 
   /** What readiness reports: can the database be read, and would a write succeed? */
-  health(): StorageHealth {
+  async health(): Promise<StorageHealth> {
     let readable: boolean;
     try {
       readable = this.db.open && this.db.prepare('SELECT 1 AS ok').get() !== undefined;
@@ -257,7 +235,8 @@ export class ReportsStore {
     }
   }
 
-  close(): void {
+  /** Closes at once (nothing in it awaits): a process about to exit may call it and go. */
+  async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }
 }

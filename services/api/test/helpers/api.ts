@@ -14,14 +14,16 @@ import { fetchOptionsFactory } from '../../src/fetch/fetch-options.js';
 import { createApp } from '../../src/http/app.js';
 import { createLogger } from '../../src/logger.js';
 import { createApiMetrics } from '../../src/metrics.js';
-import { ReportsStore } from '../../src/storage/reports-store.js';
+import { PostgresReportsStore } from '../../src/storage/postgres-store.js';
+import { SqliteReportsStore, type ReportsStore } from '../../src/storage/reports-store.js';
 import { assertMatchesOpenApi } from './openapi-validator.js';
+import { STORE_KIND, freshDatabase } from './store.js';
 
 export interface ApiOptions {
   env?: Record<string, string>;
   resolve?: Resolver;
   connect?: SocketFactory;
-  /** Stands in for the data volume's free space (readiness). */
+  /** Stands in for the data volume's free space (readiness; the SQLite store's only). */
   freeBytes?: (dir: string) => number;
 }
 
@@ -42,10 +44,19 @@ export interface TestApi {
   close: () => Promise<void>;
 }
 
+/**
+ * The app on the store this run tests (STORE_KIND): SQLite in a fresh data
+ * directory, or a fresh database on the run's PostgreSQL cluster, chosen through
+ * DATABASE_URL as the process chooses it.
+ */
 export async function startApi(options: ApiOptions = {}): Promise<TestApi> {
   const dataDir = mkdtempSync(join(tmpdir(), 'stagecraft-api-'));
-  const config = loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...options.env });
-  const store = new ReportsStore(dataDir, { freeBytes: options.freeBytes });
+  const database = STORE_KIND === 'postgres' ? { DATABASE_URL: await freshDatabase() } : {};
+  const config = loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...database, ...options.env });
+  const store: ReportsStore =
+    config.database === null
+      ? new SqliteReportsStore(dataDir, { freeBytes: options.freeBytes })
+      : await PostgresReportsStore.open(config.database);
   let draining = false;
   const app = createApp({
     config,
@@ -78,7 +89,7 @@ export async function startApi(options: ApiOptions = {}): Promise<TestApi> {
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      store.close();
+      await store.close();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -191,19 +191,19 @@ describe('reports', () => {
     ['a form body', 'url=http://a.test/', 'application/x-www-form-urlencoded', 415],
     ['a body over 16 KB', JSON.stringify({ url: 'x'.repeat(20_000) }), 'application/json', 413],
   ])('rejects %s and stores nothing', async (_name, body, type, status) => {
-    const before = api.store.count();
+    const before = await api.store.count();
     const r = await create(body, type);
     expect(r.status).toBe(status);
-    expect(api.store.count()).toBe(before);
+    expect(await api.store.count()).toBe(before);
   });
 
   it('stores nothing when the fetch fails', async () => {
-    const before = api.store.count();
+    const before = await api.store.count();
     expect((await create(JSON.stringify({ url: blocked.url('/') }))).status).toBe(403);
     expect((await create(JSON.stringify({ url: site.url('/image') }))).status).toBe(422);
     expect((await create(JSON.stringify({ url: site.url('/reset') }))).status).toBe(502);
     expect((await create(JSON.stringify({ url: site.url('/slow') }))).status).toBe(504);
-    expect(api.store.count()).toBe(before);
+    expect(await api.store.count()).toBe(before);
   });
 
   it.each([

@@ -29,16 +29,18 @@ describe('with a token configured', () => {
 
   beforeAll(async () => {
     api = await startApi({ env: { API_TOKEN_FILE: tokenFile(`${TOKEN}\n`) } });
-    id = api.store.insert({
-      url: 'http://example.test/?session=secret',
-      internal: 1,
-      external: 2,
-      finalUrl: 'http://example.test/?session=secret',
-      status: 200,
-      bytes: 10,
-      redirects: 0,
-      durationMs: 1,
-    }).id;
+    id = (
+      await api.store.insert({
+        url: 'http://example.test/?session=secret',
+        internal: 1,
+        external: 2,
+        finalUrl: 'http://example.test/?session=secret',
+        status: 200,
+        bytes: 10,
+        redirects: 0,
+        durationMs: 1,
+      })
+    ).id;
   });
   afterAll(() => api.close());
 
@@ -92,7 +94,7 @@ describe('with a token configured', () => {
     });
     expect(r.status).toBe(401);
     expect(r.headers.get('connection')).toBe('close');
-    expect(api.store.count()).toBe(0);
+    expect(await api.store.count()).toBe(0);
   });
 
   it('counting and the operational endpoints need no token', async () => {

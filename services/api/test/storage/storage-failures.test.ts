@@ -5,6 +5,7 @@
  * is real SQLite behaviour (SQLITE_FULL from a page-count cap), not a mock.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SqliteReportsStore } from '../../src/storage/reports-store.js';
 import { startApi, type TestApi } from '../helpers/api.js';
 import { html, startFixtureServer, type FixtureServer } from '../helpers/fixture-server.js';
 
@@ -37,10 +38,11 @@ describe('storage that cannot take writes', () => {
     const kept = await create();
     expect(kept.status).toBe(201);
     const id = (kept.body as { id: number }).id;
-    const pages = api.store.db.pragma('page_count', { simple: true }) as number;
-    api.store.db.pragma(`max_page_count = ${pages}`);
+    const { db } = api.store as SqliteReportsStore;
+    const pages = db.pragma('page_count', { simple: true }) as number;
+    db.pragma(`max_page_count = ${pages}`);
 
-    const before = api.store.count();
+    const before = await api.store.count();
     let refused = 0;
     // Fill what is left of the last page, then every write must be refused.
     for (let i = 0; i < 200 && refused === 0; i++) {
@@ -54,10 +56,10 @@ describe('storage that cannot take writes', () => {
       }
     }
     expect(refused).toBe(1);
-    const stored = api.store.count();
+    const stored = await api.store.count();
     expect(stored).toBeGreaterThanOrEqual(before);
     expect((await create()).status).toBe(503);
-    expect(api.store.count()).toBe(stored);
+    expect(await api.store.count()).toBe(stored);
 
     const notReady = await readiness();
     expect(notReady.status).toBe(503);
@@ -68,7 +70,7 @@ describe('storage that cannot take writes', () => {
     expect((await api.call('GET', `${REPORT.replace('{id}', String(id))}`, REPORT)).status).toBe(200);
     expect((await api.call('GET', `${REPORTS}?limit=5`, REPORTS)).status).toBe(200);
 
-    api.store.db.pragma('max_page_count = 1073741823');
+    db.pragma('max_page_count = 1073741823');
     expect((await create()).status).toBe(201);
     expect((await readiness()).status).toBe(200);
   });
