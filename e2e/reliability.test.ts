@@ -11,14 +11,13 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { docker, dockerAsync, run, runAsync } from '@stagecraft/testkit/command';
+import { docker, dockerAsync, run } from '@stagecraft/testkit/command';
 import { compose, mustCompose, type ComposeProject } from '@stagecraft/testkit/compose';
-import type { Outcome } from '@stagecraft/testkit/fixed-rate';
 import { REPO_ROOT } from '@stagecraft/testkit/repository';
-import { percentile } from '@stagecraft/testkit/stats';
 import { poll } from '@stagecraft/testkit/wait';
 import { composeEnv } from './helpers/compose.js';
 import { nodeInContainer, publishedPort, requireDocker, runHardened, waitHealthy } from './helpers/docker.js';
+import { rollingRestart, serviceContainers, startWriters, summary } from './helpers/faults.js';
 import { expectGatewayProblem, expectSecurityHeadersIn, rawRequest } from './helpers/http.js';
 import { call, steadyLoad } from './helpers/load.js';
 
@@ -30,44 +29,6 @@ const stack: ComposeProject = {
 };
 const PORT = 18082;
 const gateway = `http://127.0.0.1:${PORT}`;
-const FIXTURE_PAGE = 'http://fixtures:8000/page.html';
-
-function serviceContainers(service: string): string[] {
-  return mustCompose(stack, 'ps', '-q', service).trim().split('\n').filter(Boolean);
-}
-
-/**
- * The sidecar's own counters, read inside its container (port 9464 is never
- * published, and listens on the sidecar's address on the metrics network only:
- * METRICS_HOST=sidecar-metrics).
- */
-function sidecarCounter(name: string, labels: string): number {
-  const [sidecar] = serviceContainers('sidecar');
-  const text = nodeInContainer(
-    sidecar!,
-    "fetch('http://sidecar-metrics:9464/metrics').then((r) => r.text()).then((t) => process.stdout.write(t))",
-  );
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}}`));
-  return line === undefined ? 0 : Number(line.split(' ').at(-1));
-}
-
-function summary(outcomes: Outcome[]): string {
-  const ms = outcomes.filter((o) => o.status !== undefined).map((o) => o.ms);
-  const byStatus = new Map<string, number>();
-  for (const o of outcomes) {
-    const key = o.status === undefined ? `error:${o.error}` : String(o.status);
-    byStatus.set(key, (byStatus.get(key) ?? 0) + 1);
-  }
-  return `${outcomes.length} requests, ${JSON.stringify(Object.fromEntries(byStatus))}, p50 ${percentile(ms, 50).toFixed(1)} ms, p99 ${percentile(ms, 99).toFixed(1)} ms, max ${Math.max(...ms).toFixed(0)} ms`;
-}
-
-async function postReport(): Promise<Omit<Outcome, 'n' | 'at'>> {
-  return call(`${gateway}/api/v1/reports`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ url: FIXTURE_PAGE }),
-  });
-}
 
 describe('the production stack under faults', () => {
   beforeAll(() => {
@@ -81,80 +42,32 @@ describe('the production stack under faults', () => {
   });
 
   it('restarts both API replicas one by one under 200 requests/s for 30 s without a failed request', async () => {
-    const replicas = serviceContainers('api');
-    expect(replicas).toHaveLength(2);
-    const retriesBefore =
-      sidecarCounter('stagecraft_proxy_upstream_retries_total', 'kind="refused"') +
-      sidecarCounter('stagecraft_proxy_upstream_retries_total', 'kind="reset"');
-
-    const load = steadyLoad({
-      url: `${gateway}/api/v1/reports?limit=1`,
-      ratePerSecond: 200,
-      seconds: 30,
-      maxInFlight: 512,
-    });
-    const restarts: string[] = [];
-    const loadStarted = Date.now();
-    await new Promise((resolve) => setTimeout(resolve, 3_000));
-    for (const id of replicas) {
-      const started = Date.now();
-      restarts.push(`SIGTERM to ${id.slice(0, 12)} at ${((started - loadStarted) / 1000).toFixed(1)} s`);
-      // SIGTERM, then start again: the replica fails readiness, drains, exits 0, comes back.
-      await dockerAsync('restart', '--time', '15', id);
-      const healthyAfter = await waitHealthy(id, 60_000);
-      restarts.push(
-        `${id.slice(0, 12)} back and healthy ${((Date.now() - started) / 1000).toFixed(1)} s after SIGTERM (${healthyAfter} ms from start)`,
-      );
-      expect((await runAsync('docker', ['logs', id])).stdout).toContain('shutdown complete');
-      await new Promise((resolve) => setTimeout(resolve, 3_000));
-    }
-    const { outcomes, shed } = await load;
-    const retries =
-      sidecarCounter('stagecraft_proxy_upstream_retries_total', 'kind="refused"') +
-      sidecarCounter('stagecraft_proxy_upstream_retries_total', 'kind="reset"') -
-      retriesBefore;
-    const slow = outcomes.filter((o) => o.ms > 500);
-    // Requests in progress at once, the figure the gateway's per-client connection limit must stay above.
-    const events = outcomes.flatMap((o) => [
-      [o.at, 1],
-      [o.at + o.ms, -1],
-    ]);
-    events.sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!);
-    let inProgress = 0;
-    let peak = 0;
-    for (const [, change] of events) peak = Math.max(peak, (inProgress += change!));
-    const slowSeconds = [...new Set(slow.map((o) => Math.floor(o.at / 1000)))];
+    expect(serviceContainers(stack, 'api')).toHaveLength(2);
+    const r = await rollingRestart(stack, gateway, { ratePerSecond: 200, seconds: 30 });
     console.log(
-      `rolling restart: ${summary(outcomes)}, shed ${shed}, sidecar retries ${retries}, at most ${peak} in progress\n  ${restarts.join('\n  ')}\n  requests over 500 ms: ${slow.length}, started in seconds ${slowSeconds.join(', ')}`,
+      `rolling restart: ${summary(r.outcomes)}, shed ${r.shed}, sidecar retries ${r.retries}, at most ${r.peakInProgress} in progress\n  ${r.log.join('\n  ')}`,
     );
 
-    expect(shed).toBe(0);
-    expect(outcomes).toHaveLength(6_000);
-    const failed = outcomes.filter((o) => o.status !== 200);
+    expect(r.shed).toBe(0);
+    expect(r.outcomes).toHaveLength(6_000);
+    const failed = r.outcomes.filter((o) => o.status !== 200);
     expect(failed.slice(0, 5), `${failed.length} failed requests`).toEqual([]);
   });
 
   it('keeps every report whose 201 reached the client through SIGKILL of both replicas mid-burst, with an intact database', async () => {
-    const confirmed: number[] = [];
-    const outcomes: Omit<Outcome, 'n' | 'at'>[] = [];
-    let stop = false;
     // Six writers, each posting reports back to back, bounded in count and time.
-    const deadline = Date.now() + 20_000;
-    const writers = Array.from({ length: 6 }, async () => {
-      for (let i = 0; i < 400 && !stop && Date.now() < deadline; i++) {
-        const o = await postReport();
-        outcomes.push(o);
-        if (o.status === 201) confirmed.push((JSON.parse(o.body!) as { id: number }).id);
-        // Over the gateway's rate for requests that fetch a page: wait a moment.
-        if (o.status === 429) await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    });
-    await poll('40 reports written', async () => (confirmed.length >= 40 ? true : undefined), 30_000, 50);
-    const replicas = serviceContainers('api');
+    const writers = startWriters(gateway, { count: 6, perWriter: 400, seconds: 20 });
+    await poll(
+      '40 reports written',
+      async () => (writers.confirmed.length >= 40 ? true : undefined),
+      30_000,
+      50,
+    );
+    const replicas = serviceContainers(stack, 'api');
     await Promise.all(replicas.map((id) => dockerAsync('kill', '--signal', 'KILL', id)));
     await new Promise((resolve) => setTimeout(resolve, 1_500));
-    stop = true;
-    await Promise.all(writers);
+    await writers.stop();
+    const { confirmed, outcomes } = writers;
     const statuses = new Set(outcomes.map((o) => o.status ?? 0));
     console.log(
       `kill -9 mid-burst: ${outcomes.length} writes, ${confirmed.length} confirmed, statuses ${[...statuses].join(', ')}`,
@@ -182,7 +95,7 @@ describe('the production stack under faults', () => {
   });
 
   it('answers problem documents, never hangs, while the sidecar is killed, and recovers by itself', async () => {
-    const [sidecar] = serviceContainers('sidecar');
+    const [sidecar] = serviceContainers(stack, 'sidecar');
     const load = steadyLoad({
       url: `${gateway}/api/v1/reports?limit=1`,
       ratePerSecond: 50,
@@ -219,7 +132,7 @@ describe('the production stack under faults', () => {
   });
 
   it('answers 504 for a sidecar that takes connections but never answers, 502 for one that is gone: problem documents with every header', async () => {
-    const [sidecar] = serviceContainers('sidecar');
+    const [sidecar] = serviceContainers(stack, 'sidecar');
     const request = (path: string) =>
       rawRequest(PORT, [`GET ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`]);
     // Frozen: its kernel still completes connections, nothing reads them; /readyz waits 5 s at the gateway.

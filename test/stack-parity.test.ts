@@ -13,11 +13,13 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { mergeCompose, parseCompose, readComposeFile } from './compose-overlay.js';
 import {
   bytes,
   differences,
   duration,
   type Exception,
+  type FileNames,
   interpolate,
   judge,
   parseYaml,
@@ -30,6 +32,8 @@ const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 const COMPOSE_FILE = join(repoRoot, 'docker-compose.prod.yml');
 const STACK_FILE = join(repoRoot, 'docker-stack.yml');
 const OPS_FILE = join(repoRoot, 'docker-compose.prod.ops.yml');
+const POSTGRES_OVERLAY = join(repoRoot, 'docker-compose.prod.postgres.yml');
+const POSTGRES_STACK = join(repoRoot, 'docker-stack.postgres.yml');
 
 const SIDECAR_BINDS_BY_SUBNET =
   'Swarm puts a task in DNS only once healthy, too late for the sidecar to find its own address by alias: it binds to its address in the subnet the stack fixes (checked below)';
@@ -153,18 +157,74 @@ function withOperatorAlerting(compose: Doc): Doc {
   return compose;
 }
 
+/** Two files that must describe one stack: how to read each, and the differences allowed. */
+interface Pair {
+  compose: () => Doc;
+  stack: string;
+  exceptions: readonly Exception[];
+  names: FileNames;
+}
+
+const PRODUCTION: Pair = {
+  compose: () => withOperatorAlerting(readStackFile(COMPOSE_FILE)),
+  stack: STACK_FILE,
+  exceptions: EXCEPTIONS,
+  names: { compose: 'docker-compose.prod.yml', stack: 'docker-stack.yml' },
+};
+
+/**
+ * The PostgreSQL pair: docker-compose.prod.yml with the operator's Alertmanager
+ * and docker-compose.prod.postgres.yml merged onto it as Compose merges an overlay
+ * (compose-overlay.ts), against docker-stack.postgres.yml, a file of its own (its
+ * header says why it is no overlay). The same exceptions as the production pair,
+ * but where the API may run and what only PostgreSQL brings.
+ */
+const POSTGRES: Pair = {
+  compose: () => mergeCompose(PRODUCTION.compose(), readComposeFile(POSTGRES_OVERLAY)),
+  stack: POSTGRES_STACK,
+  exceptions: [
+    ...EXCEPTIONS.filter((e) => !(e.where === 'service api' && e.field === 'deploy.placement')),
+    {
+      where: 'service api',
+      field: 'deploy.placement',
+      reason: 'no data of its own: Swarm spreads the replicas over the nodes; Compose runs on one host',
+    },
+    { where: 'service postgres', field: 'deploy.placement', reason: `its data: ${ONE_DATA_NODE}` },
+    {
+      where: 'service postgres',
+      field: 'secrets.ownership',
+      reason:
+        'Compose mounts a file secret as the file is (scripts/postgres-secrets.sh: readable by uid 999); Swarm can own it',
+    },
+    {
+      where: 'volume api-data',
+      field: 'defined',
+      reason:
+        'an overlay cannot remove a volume its base file defines; no service of the Compose pair mounts it',
+    },
+  ],
+  names: {
+    compose: 'docker-compose.prod.yml + docker-compose.prod.postgres.yml',
+    stack: 'docker-stack.postgres.yml',
+  },
+};
+
 /** Reads both files afresh, lets `edit` change the parsed documents, then judges them. */
-function compare(edit: Edit = () => undefined) {
-  const compose = withOperatorAlerting(readStackFile(COMPOSE_FILE));
-  const stack = readStackFile(STACK_FILE);
+function compare(edit: Edit = () => undefined, pair: Pair = PRODUCTION) {
+  const compose = pair.compose();
+  const stack = readStackFile(pair.stack);
   edit(compose, stack);
-  return judge(differences(stackRecord(compose, 'compose'), stackRecord(stack, 'swarm')), EXCEPTIONS);
+  return judge(
+    differences(stackRecord(compose, 'compose'), stackRecord(stack, 'swarm')),
+    pair.exceptions,
+    pair.names,
+  );
 }
 
 /** What an edit adds to the verdict on the files as they are: the comparison must see the drift. */
-function drift(edit: Edit): string[] {
-  const before = new Set(compare().unexplained);
-  return compare(edit).unexplained.filter((message) => !before.has(message));
+function drift(edit: Edit, pair: Pair = PRODUCTION): string[] {
+  const before = new Set(compare(undefined, pair).unexplained);
+  return compare(edit, pair).unexplained.filter((message) => !before.has(message));
 }
 
 /** A path into a parsed document, for the edits below. */
@@ -365,6 +425,145 @@ describe('the comparison fails on drift', () => {
     );
     expect(() => compare((c) => (at(c, 'services', 'api', 'deploy').labels = {}))).toThrow(
       'service api deploy: unknown key "labels"',
+    );
+  });
+});
+
+describe('docker-compose.prod.yml + docker-compose.prod.postgres.yml and docker-stack.postgres.yml', () => {
+  it('differ only where a listed exception says why', () => {
+    const { unexplained } = compare(undefined, POSTGRES);
+    expect(unexplained, `\n${unexplained.join('\n')}\n`).toEqual([]);
+  });
+
+  it('list no exception that no longer differs', () => {
+    const { unused } = compare(undefined, POSTGRES);
+    expect(unused, `\n${unused.join('\n')}\n`).toEqual([]);
+  });
+
+  it('pin only what keeps data to the data node: PostgreSQL and Prometheus; the API replicas run anywhere, spread', () => {
+    const stack = readStackFile(POSTGRES_STACK);
+    const deploy = (service: string) => at(stack, 'services', service, 'deploy');
+    const pinned = Object.keys(at(stack, 'services')).filter((name) =>
+      JSON.stringify(deploy(name).placement ?? {}).includes('node.labels.stagecraft.data == true'),
+    );
+    expect(pinned.sort()).toEqual(['postgres', 'prometheus']);
+    expect(deploy('api').placement).toEqual({ preferences: [{ spread: 'node.id' }] });
+    // Two servers must never share one data folder: the old task stops before the new one starts.
+    expect(at(deploy('postgres'), 'update_config').order).toBe('stop-first');
+    expect(at(deploy('postgres'), 'rollback_config').order).toBe('stop-first');
+    expect(JSON.stringify(at(stack, 'services', 'api').volumes)).not.toContain('api-data');
+    expect(Object.keys(at(stack, 'volumes'))).not.toContain('api-data');
+  });
+});
+
+describe('the PostgreSQL comparison fails on drift', () => {
+  it("in PostgreSQL's limits, health check and environment", () => {
+    expect(
+      drift((c, s) => {
+        at(s, 'services', 'postgres', 'deploy', 'resources', 'limits').memory = '1G';
+        at(s, 'services', 'postgres', 'healthcheck').retries = 5;
+        at(c, 'services', 'postgres', 'environment').POSTGRES_DB = 'reports';
+      }, POSTGRES),
+    ).toEqual([
+      'service postgres, environment.POSTGRES_DB: docker-compose.prod.yml + docker-compose.prod.postgres.yml has "reports", docker-stack.postgres.yml has "stagecraft"',
+      expect.stringMatching(/^service postgres, healthcheck: .*"retries":3.*"retries":5/),
+      'service postgres, limits.memory: docker-compose.prod.yml + docker-compose.prod.postgres.yml has "512 MiB", docker-stack.postgres.yml has "1 GiB"',
+    ]);
+  });
+
+  it("in the API's database network, its URL's secret, and a data volume mounted again", () => {
+    expect(
+      drift((c, s) => {
+        at(s, 'services', 'api').networks = ['app', 'api-metrics', 'egress'];
+        at(c, 'services', 'api', 'environment').DATABASE_URL_FILE = '/run/secrets/db';
+        (at(s, 'services', 'api').volumes as unknown[]).push('api-data:/data');
+      }, POSTGRES),
+    ).toEqual([
+      'service api, environment.DATABASE_URL_FILE: docker-compose.prod.yml + docker-compose.prod.postgres.yml has "/run/secrets/db", docker-stack.postgres.yml has "/run/secrets/database_url"',
+      'service api, mounts: docker-compose.prod.yml + docker-compose.prod.postgres.yml has [], docker-stack.postgres.yml has ["volume api-data at /data"]',
+      'service api, networks: docker-compose.prod.yml + docker-compose.prod.postgres.yml has ["api-metrics","app","database","egress"], docker-stack.postgres.yml has ["api-metrics","app","egress"]',
+    ]);
+  });
+
+  it("in PostgreSQL's socket folder, its /dev/shm, and its user", () => {
+    expect(
+      drift((c, s) => {
+        at(s, 'volumes', 'postgres-run', 'driver_opts').o =
+          'size=1m,uid=0,gid=0,mode=0755,noexec,nosuid,nodev';
+        at(c, 'services', 'postgres').shm_size = '64m';
+        at(s, 'services', 'postgres').user = '0:0';
+      }, POSTGRES),
+    ).toEqual([
+      'service postgres, tmpfs /dev/shm: docker-compose.prod.yml + docker-compose.prod.postgres.yml has "size=64 MiB,mode=1777,nodev,noexec,nosuid", docker-stack.postgres.yml has "size=128 MiB,mode=1777,nodev,noexec,nosuid"',
+      'service postgres, tmpfs /var/run/postgresql: docker-compose.prod.yml + docker-compose.prod.postgres.yml has "size=1 MiB,mode=0755,uid=999,gid=999,nodev,noexec,nosuid", docker-stack.postgres.yml has "size=1 MiB,mode=0755,uid=0,gid=0,nodev,noexec,nosuid"',
+      'service postgres, user: docker-compose.prod.yml + docker-compose.prod.postgres.yml has "999:999", docker-stack.postgres.yml has "0:0"',
+    ]);
+  });
+
+  it('in a change to the production pair that the PostgreSQL stack did not follow', () => {
+    expect(drift((c) => (at(c, 'services', 'sidecar').pids_limit = 256), POSTGRES)).toEqual([
+      'service sidecar, limits.pids: docker-compose.prod.yml + docker-compose.prod.postgres.yml has 256, docker-stack.postgres.yml has 128',
+    ]);
+  });
+});
+
+describe("Compose's merge of an overlay (compose-overlay.ts)", () => {
+  const base = parseCompose(`services:
+  api:
+    environment: { A: '1', B: '2' }
+    networks: [app]
+    volumes: ['data:/data', 'logs:/logs']
+    secrets: [token]
+    command: [serve, --fast]
+    healthcheck: { test: [CMD, a], interval: 10s }
+volumes:
+  data:
+`);
+
+  it('merges mappings, appends lists, replaces commands, merges mounts by where they are mounted', () => {
+    const overlay = parseCompose(`services:
+  api:
+    environment: { B: '3', C: '4' }
+    networks: [database]
+    volumes: ['other:/data']
+    secrets: [token, url]
+    command: [serve]
+    healthcheck: { test: [CMD, b] }
+`);
+    expect(mergeCompose(base, overlay)).toEqual({
+      services: {
+        api: {
+          environment: { A: '1', B: '3', C: '4' },
+          networks: ['app', 'database'],
+          volumes: ['other:/data', 'logs:/logs'],
+          secrets: ['token', 'url'],
+          command: ['serve'],
+          healthcheck: { test: ['CMD', 'b'], interval: '10s' },
+        },
+      },
+      volumes: { data: null },
+    });
+  });
+
+  it('removes what !reset names and replaces what !override names', () => {
+    const overlay = parseCompose(`services:
+  api:
+    volumes: !reset []
+    networks: !override [database]
+    healthcheck: !reset
+`);
+    expect(at(mergeCompose(base, overlay), 'services', 'api')).toEqual({
+      environment: { A: '1', B: '2' },
+      networks: ['database'],
+      secrets: ['token'],
+      command: ['serve', '--fast'],
+    });
+  });
+
+  it('refuses what it does not know how to merge, rather than guess', () => {
+    const list = parseCompose(`services:\n  api:\n    environment: ['B=3']\n`);
+    expect(() => mergeCompose(parseCompose(`services:\n  api:\n    environment: ['A=1']\n`), list)).toThrow(
+      'services.api.environment: a KEY=value list',
     );
   });
 });

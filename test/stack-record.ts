@@ -254,6 +254,7 @@ const SERVICE_KEYS = [
   'networks',
   'volumes',
   'tmpfs',
+  'shm_size',
   'stop_grace_period',
   'depends_on',
   'ports',
@@ -357,6 +358,10 @@ function mounts(service: Doc, doc: Doc, what: string): Mounts {
     const [target, options = ''] = String(resolve(entry)).split(/:(.*)/s) as [string, string?];
     addTmpfs(target, tmpfsOptions(options.split(','), DOCKER_TMPFS_FLAGS));
   }
+  // Compose's shm_size is the size of the tmpfs Docker mounts at /dev/shm (mode
+  // 1777, noexec, nosuid, nodev); Swarm has no shm_size, only that tmpfs mount.
+  if (service.shm_size !== undefined)
+    addTmpfs('/dev/shm', tmpfsOptions([`size=${bytes(service.shm_size)}`], DOCKER_TMPFS_FLAGS));
   for (const entry of asList(service.volumes, `${what} volumes`)) {
     let type: string, source: string | undefined, target: string, readOnly: boolean;
     if (typeof entry === 'string') {
@@ -672,17 +677,28 @@ export function covers(exception: Exception, difference: Difference): boolean {
   return exception.where === difference.where;
 }
 
-export function describeDifference(d: Difference): string {
-  return `${d.where}, ${d.field}: docker-compose.prod.yml has ${canonical(d.compose)}, docker-stack.yml has ${canonical(d.stack)}`;
+/** The files a comparison reads, as its messages name them. */
+export interface FileNames {
+  compose: string;
+  stack: string;
+}
+
+const PRODUCTION: FileNames = { compose: 'docker-compose.prod.yml', stack: 'docker-stack.yml' };
+
+export function describeDifference(d: Difference, names: FileNames = PRODUCTION): string {
+  return `${d.where}, ${d.field}: ${names.compose} has ${canonical(d.compose)}, ${names.stack} has ${canonical(d.stack)}`;
 }
 
 /** The differences no exception covers, and the exceptions that cover nothing (stale ones hide nothing, but lie). */
 export function judge(
   found: Difference[],
   exceptions: readonly Exception[],
+  names: FileNames = PRODUCTION,
 ): { unexplained: string[]; unused: string[] } {
   return {
-    unexplained: found.filter((d) => !exceptions.some((e) => covers(e, d))).map(describeDifference),
+    unexplained: found
+      .filter((d) => !exceptions.some((e) => covers(e, d)))
+      .map((d) => describeDifference(d, names)),
     unused: exceptions
       .filter((e) => !found.some((d) => covers(e, d)))
       .map((e) => `${e.where}, ${e.field} (${e.reason})`),
