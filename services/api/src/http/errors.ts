@@ -73,13 +73,16 @@ export function toProblem(error: unknown): HttpProblem | null {
       bodyError.message,
     );
   }
-  // The disk or the file cannot take writes: a 503, not a 500.
+  // The store cannot serve this call now (a full or read-only disk for SQLite, a
+  // database down or too slow for PostgreSQL): a 503, not a 500. The detail
+  // promises nothing about other calls: with SQLite reads still work, with a
+  // database down they do not.
   if (isStorageUnavailable(error)) {
     return new HttpProblem(
       503,
       'storage-unavailable',
       'Storage unavailable',
-      'reports cannot be written right now; reads may still work',
+      'the reports store cannot serve this request right now; try again shortly',
     );
   }
   return null;
