@@ -129,6 +129,8 @@ describe('./stagecraft up with an engine answering', () => {
       expect(result.status, result.stderr).toBe(0);
       for (const line of result.stderr.trim().split('\n')) expect(line).toMatch(/^(stagecraft|stand-ins): /);
       expect(result.stderr).toContain('stagecraft: docker: engine 26.1.5 with compose and buildx answers');
+      // QEMU for the arm64 tests is `test`'s business only (scripts/docker/ensure-arm64.sh).
+      expect(result.stderr).not.toContain('ensure-arm64');
       expect(result.last).toBe(
         'stagecraft: starting the development stack: docker compose up --build -d --wait',
       );
