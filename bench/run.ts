@@ -13,7 +13,10 @@ import { cpus, totalmem } from 'node:os';
 import { format, resolveConfig } from 'prettier';
 import { join } from 'node:path';
 import { measureCounting } from './lib/counting.js';
+import { measureStorage } from './lib/storage.js';
 import { measureDevLoops } from './lib/dev-loop.js';
+import { measureArm64 } from './lib/arm64.js';
+import { measureNpmTest } from './lib/npm-test.js';
 import { docker } from '@stagecraft/testkit/command';
 import { REPO_ROOT } from '@stagecraft/testkit/repository';
 import { sleep } from '@stagecraft/testkit/wait';
@@ -22,6 +25,7 @@ import { measureImages } from './lib/images.js';
 import { measurePaths } from './lib/paths.js';
 import { chart, devLoopLine, devLoops, goals, goalsTable, markdown, type Results } from './lib/report.js';
 import { memoryNow, sampleMemory, startStack, stopStack } from './lib/stack.js';
+import { measureTracing, tracingLines } from './lib/tracing.js';
 
 const quick = process.argv.includes('--quick');
 // --report-only: render the report again from the last run's JSON, measuring nothing.
@@ -42,6 +46,11 @@ async function measure(): Promise<Results> {
   log(`machine: ${JSON.stringify(machine)}${quick ? ' (quick run)' : ''}`);
   const images = await measureImages(quick);
   const counting = measureCounting(quick);
+  // Before the stack starts, as counting: the two stores in one process, no Docker.
+  const storage = measureStorage(quick);
+  // On this machine, before the stack starts: the API's and the sidecar's CPU per request, tracing off and on.
+  const tracing = await measureTracing(quick);
+  for (const line of tracingLines(tracing)) log(line);
   try {
     const startup = startStack(quick);
     await sleep(5_000);
@@ -51,16 +60,24 @@ async function measure(): Promise<Results> {
     const underLoad = await sampler.stop();
     stopStack();
     const loops = await measureDevLoops(quick);
+    // A full run only: it runs the unit suites twice (CI's quick run has just run them).
+    const npmTest = quick ? undefined : measureNpmTest();
+    // Full: five arm64 builds, cold; quick: the times e2e/arm64.test.ts recorded.
+    const arm64 = measureArm64(quick);
     return {
       date: new Date().toISOString(),
       quick,
       machine,
       images,
       counting,
+      storage,
+      tracing,
       startup,
       memoryMb: { idle, underLoad },
       paths,
       ...loops,
+      ...(npmTest && { npmTest }),
+      ...(arm64 && { arm64 }),
     };
   } finally {
     stopStack();

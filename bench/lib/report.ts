@@ -1,9 +1,13 @@
 /** Turns the figures into goals (met or not), a Markdown report, an SVG chart and the README's table. */
+import { arm64Markdown, type Arm64Figures } from './arm64.js';
 import type { CountingFigures } from './counting.js';
 import type { DevLoopFigures } from './dev-loop.js';
 import type { ImageFigures } from './images.js';
 import type { EndpointName, LoadFigures, PathName } from './paths.js';
 import type { StartupFigures } from './stack.js';
+import { storageMarkdown, type StorageFigures } from './storage.js';
+import { tracingMarkdown, type TracingFigures } from './tracing.js';
+import type { NpmTestFigures } from './npm-test.js';
 
 export interface Results {
   date: string;
@@ -11,6 +15,10 @@ export interface Results {
   machine: { cpus: number; cpu: string; memoryGb: number; engine: string; compose: string; node: string };
   images: ImageFigures;
   counting: CountingFigures;
+  /** SQLite and PostgreSQL side by side (bench/lib/storage.ts); absent from runs before it was measured. */
+  storage?: StorageFigures;
+  /** The API's and the sidecar's CPU per request, tracing off and on; absent from runs before it was measured. */
+  tracing?: TracingFigures;
   startup: StartupFigures;
   memoryMb: { idle: Record<string, number>; underLoad: Record<string, number> };
   paths: {
@@ -24,6 +32,10 @@ export interface Results {
   devLoop: DevLoopFigures;
   /** The same loop under Compose Watch (docker-compose.watch.yml); absent from runs before it was measured. */
   watchLoop?: DevLoopFigures;
+  /** `npm test` timed warm; full runs only, absent from runs before it was measured. */
+  npmTest?: NpmTestFigures;
+  /** The linux/arm64 builds under QEMU (bench/lib/arm64.ts); absent when none were built or recorded. */
+  arm64?: Arm64Figures;
 }
 
 export interface Goal {
@@ -77,6 +89,15 @@ export function goals(r: Results): Goal[] {
       figure: `${(loop.medianMs / 1000).toFixed(2)} s over ${loop.edits} edits`,
       met: loop.medianMs < 1000,
     })),
+    ...(r.npmTest
+      ? [
+          {
+            goal: '`npm test` (lint, types, unit suites) under a minute, caches warm',
+            figure: `${f1(r.npmTest.warmSeconds)} s (CPU ${f1(r.npmTest.cpuSeconds)} s; first run ${f1(r.npmTest.firstSeconds)} s)`,
+            met: r.npmTest.warmSeconds < 60,
+          },
+        ]
+      : []),
   ];
   for (const [endpoint, paths] of Object.entries(r.paths.results)) {
     const direct = paths['API direct'];
@@ -223,6 +244,7 @@ export function markdown(r: Results, list: Goal[]): string {
         `| ${endpoint} | ${name} | ${fig.rps.toFixed(0)} | ${pct(fig.rps / direct)} | ${fig.p50Ms} / ${fig.p99Ms} ms | ${fig.pacedP50Ms.toFixed(2)} / ${fig.pacedP99Ms.toFixed(2)} ms | ${fig.errors} / ${fig.non2xx} |`,
       );
   }
+  lines.push(...hopCpuMarkdown(r.paths.results));
   lines.push(
     '',
     '## Start-up and memory',
@@ -266,6 +288,36 @@ export function markdown(r: Results, list: Goal[]): string {
     '',
     `Peak RSS growth counting the 50 MB page: ${f1(r.counting.rssGrowthMb)} MB.`,
     '',
+    ...tracingMarkdown(r.tracing),
+    ...storageMarkdown(r.storage),
+    ...arm64Markdown(r.arm64),
   );
   return lines.join('\n');
+}
+
+/**
+ * Each hop's CPU per request on the whole path, read from its container's
+ * cgroup at the fixed rate (bench/lib/hop-cpu.ts); absent from runs before it
+ * was measured.
+ */
+function hopCpuMarkdown(results: Results['paths']['results']): string[] {
+  const rows = Object.entries(results).flatMap(([endpoint, paths]) => {
+    const hops = paths['gateway -> sidecar -> API'].hopCpuUsPerRequest;
+    return hops === undefined ? [] : [[endpoint, hops] as const];
+  });
+  if (rows.length === 0) return [];
+  const names = Object.keys(rows[0]![1]);
+  return [
+    '',
+    "CPU per request of each hop on the whole path (gateway -> sidecar -> API), at the fixed rate, from each container's cgroup with its idle rate taken off (median over rounds):",
+    '',
+    `| endpoint | ${names.map((n) => `${n} (us)`).join(' | ')} | all hops (us) |`,
+    `| --- | ${names.map(() => '---').join(' | ')} | --- |`,
+    ...rows.map(
+      ([endpoint, hops]) =>
+        `| ${endpoint} | ${names.map((n) => (hops[n] ?? NaN).toFixed(0)).join(' | ')} | ${Object.values(hops)
+          .reduce((a, b) => a + b, 0)
+          .toFixed(0)} |`,
+    ),
+  ];
 }
