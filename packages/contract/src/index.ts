@@ -56,9 +56,12 @@ export {
   TRACE_FLAG_SAMPLED,
   formatTraceparent,
   newTraceContext,
+  OTLP_EXPORT_DEADLINE_MS,
+  otlpExportAgent,
   otlpTracesUrl,
   parseTraceparent,
   traceContext,
+  type OtlpExportAgent,
   type TraceContext,
 } from './trace-context.js';
 export {

@@ -16,6 +16,9 @@
  * not the value's: Node and nginx both strip them before anyone parses.
  */
 import { randomBytes } from 'node:crypto';
+import { Agent as HttpAgent, type Agent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import type { Duplex } from 'node:stream';
 import { ConfigError, type Env } from './config.js';
 
 /** A usable traceparent: version 00, trace id, parent span id, flags. */
@@ -92,6 +95,15 @@ export function traceContext(value: string | string[] | undefined): TraceContext
  * appends `v1/traces` to (as the OpenTelemetry specification says for this
  * variable). The URL spans are posted to, or null.
  */
+/**
+ * The endpoint as a refusal may print it: without the user information, query or
+ * fragment, where a credential would be (exitForConfig writes the message to
+ * stderr, which is the container's log).
+ */
+function withoutSecrets(raw: string): string {
+  return raw.replace(/[?#].*$/s, '').replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/]*@/i, '$1REDACTED@');
+}
+
 export function otlpTracesUrl(env: Env): URL | null {
   const raw = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
   if (raw === undefined || raw === '') return null;
@@ -99,7 +111,10 @@ export function otlpTracesUrl(env: Env): URL | null {
   try {
     base = new URL(raw);
   } catch {
-    throw new ConfigError('OTEL_EXPORTER_OTLP_ENDPOINT', `not an absolute URL: ${JSON.stringify(raw)}`);
+    throw new ConfigError(
+      'OTEL_EXPORTER_OTLP_ENDPOINT',
+      `not an absolute URL: ${JSON.stringify(withoutSecrets(raw))}`,
+    );
   }
   if (
     (base.protocol !== 'http:' && base.protocol !== 'https:') ||
@@ -112,8 +127,70 @@ export function otlpTracesUrl(env: Env): URL | null {
   ) {
     throw new ConfigError(
       'OTEL_EXPORTER_OTLP_ENDPOINT',
-      `must be an http(s)://host:port URL, with an optional path, no credentials, query or fragment; got ${JSON.stringify(raw)}`,
+      `must be an http(s)://host:port URL, with an optional path, no credentials, query or fragment; got ${JSON.stringify(withoutSecrets(raw))}`,
     );
   }
   return new URL(base.pathname.endsWith('/') ? 'v1/traces' : `${base.pathname}/v1/traces`, base);
+}
+
+/**
+ * How long one export of spans to the collector may take in all: connecting,
+ * sending, and reading the answer. The OTLP exporter's own timeout is a socket
+ * idle timeout, which a collector that answers a byte at a time never lets fire:
+ * its export would then never end, keep its batch in memory, and keep the
+ * process alive after shutdown (services' tracing/otel.ts).
+ */
+export const OTLP_EXPORT_DEADLINE_MS = 10_000;
+
+/** The connections spans leave by, and how to end them all. */
+export interface OtlpExportAgent {
+  /** One connection per export (no keep-alive), each ended at the deadline. */
+  readonly agent: Agent;
+  /** Cuts the exports in flight and refuses new ones at once: for shutdown, once its flush is over. */
+  close(): void;
+}
+
+/**
+ * The agent the services' OTLP exporters post through (their `httpAgentOptions`).
+ * A connection still open at the deadline, or when close() is called, is
+ * destroyed with an error that has no `code`: the exporter retries network
+ * errors by code (ECONNRESET and the like), so this one ends the export at once
+ * instead of being retried.
+ */
+export function otlpExportAgent(url: URL, deadlineMs = OTLP_EXPORT_DEADLINE_MS): OtlpExportAgent {
+  const agent =
+    url.protocol === 'https:' ? new HttpsAgent({ keepAlive: false }) : new HttpAgent({ keepAlive: false });
+  const open = new Set<Duplex>();
+  let closed = false;
+  type Create = (
+    options: object,
+    callback: (error: Error | null, socket?: Duplex) => void,
+  ) => Duplex | undefined;
+  const create = (agent as unknown as { createConnection: Create }).createConnection.bind(agent);
+  (agent as unknown as { createConnection: Create }).createConnection = (options, callback) => {
+    if (closed) {
+      process.nextTick(callback, new Error('tracing has shut down: span export refused'));
+      return undefined;
+    }
+    const socket = create(options, callback);
+    if (socket === undefined) return socket;
+    open.add(socket);
+    const timer = setTimeout(
+      () => socket.destroy(new Error(`the span export took longer than ${deadlineMs} ms`)),
+      deadlineMs,
+    );
+    timer.unref();
+    socket.once('close', () => {
+      clearTimeout(timer);
+      open.delete(socket);
+    });
+    return socket;
+  };
+  return {
+    agent,
+    close() {
+      closed = true;
+      for (const socket of open) socket.destroy(new Error('tracing has shut down: span export cut'));
+    },
+  };
 }

@@ -3,12 +3,16 @@
  * new trace. (That the gateway's copy of the pattern agrees with this one is a
  * repository check: test/trace-context-agree.test.ts.)
  */
+import { request, type Agent } from 'node:http';
+import { createServer, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { poll } from '@stagecraft/testkit/wait';
 import { ConfigError } from '../src/config.js';
 import {
   TRACEPARENT_PATTERN,
   formatTraceparent,
   newTraceContext,
+  otlpExportAgent,
   otlpTracesUrl,
   parseTraceparent,
   traceContext,
@@ -87,5 +91,108 @@ describe('otlpTracesUrl (OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
     expect(() => otlpTracesUrl({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint })).toThrow(
       /^OTEL_EXPORTER_OTLP_ENDPOINT: /,
     );
+  });
+
+  // The refusal goes to stderr (exitForConfig), so to the container's log: a
+  // credential the URL was refused for must not be printed by the refusal.
+  it.each([
+    'http://user:s3cret@collector:4318',
+    'http://:s3cret@collector:4318/base',
+    'https://collector:4318/?api-key=s3cret',
+    'https://collector:4318/v1#s3cret',
+    'http://user:s3cret@collector:4318:bad',
+    'http://user:s3cret@',
+    'collector/?token=s3cret',
+  ])('refuses %j without repeating the secret', (endpoint) => {
+    let message = '';
+    try {
+      otlpTracesUrl({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/^OTEL_EXPORTER_OTLP_ENDPOINT: /);
+    expect(message).not.toContain('s3cret');
+  });
+});
+
+describe('otlpExportAgent: every export to the collector bounded', () => {
+  /** A loopback server that answers a header line every 50 ms and never ends: no idle timeout fires. */
+  async function trickling() {
+    const sockets = new Set<Socket>();
+    const server = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+      socket.resume();
+      socket.write('HTTP/1.1 200 OK\r\n');
+      const timer = setInterval(() => socket.write('x-stall: 1\r\n'), 50);
+      socket.once('close', () => {
+        clearInterval(timer);
+        sockets.delete(socket);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = new URL(`http://127.0.0.1:${(server.address() as { port: number }).port}/v1/traces`);
+    return {
+      url,
+      open: () => sockets.size,
+      close: () => {
+        for (const socket of sockets) socket.destroy();
+        return new Promise((resolve) => server.close(resolve));
+      },
+    };
+  }
+
+  /** A POST through `agent` (as the exporter makes one, idle timeout included): how it ended, and when. */
+  function post(url: URL, agent: Agent, idleTimeoutMs = 10_000) {
+    const started = Date.now();
+    return new Promise<{ error: NodeJS.ErrnoException | null; ms: number }>((resolve) => {
+      const req = request(url, { method: 'POST', agent }, (res) => {
+        res.resume();
+        res.once('end', () => resolve({ error: null, ms: Date.now() - started }));
+        res.once('error', (error) => resolve({ error, ms: Date.now() - started }));
+      });
+      req.setTimeout(idleTimeoutMs, () => req.destroy());
+      req.once('error', (error) => resolve({ error, ms: Date.now() - started }));
+      req.end('{}');
+    });
+  }
+
+  it('ends an export that outlives the deadline, with an error no exporter retries (no code)', async () => {
+    const collector = await trickling();
+    const { agent, close } = otlpExportAgent(collector.url, 300);
+    try {
+      const { error, ms } = await post(collector.url, agent);
+      expect(error?.message).toMatch(/longer than 300 ms/);
+      expect(error?.code).toBeUndefined();
+      expect(ms).toBeLessThan(2_000);
+    } finally {
+      close();
+      await collector.close();
+    }
+  });
+
+  it('on close, cuts the exports in flight and refuses new ones at once, without codes', async () => {
+    const collector = await trickling();
+    const { agent, close } = otlpExportAgent(collector.url, 60_000);
+    try {
+      const inFlight = post(collector.url, agent);
+      await poll('the export to connect', async () => collector.open() > 0 || undefined, 5_000, 20);
+      close();
+      const cut = await inFlight;
+      expect(cut.error?.code).toBeUndefined();
+      expect(cut.error?.message).toMatch(/shut down/);
+      const refused = await post(collector.url, agent);
+      expect(refused.error?.code).toBeUndefined();
+      expect(refused.ms).toBeLessThan(1_000);
+      await poll(
+        'the collector to see the connection closed',
+        async () => collector.open() === 0 || undefined,
+        5_000,
+        20,
+      );
+    } finally {
+      close();
+      await collector.close();
+    }
   });
 });

@@ -36,7 +36,7 @@ import {
   ATTR_URL_PATH,
   ATTR_URL_SCHEME,
 } from '@opentelemetry/semantic-conventions';
-import { RouteMatcher, routeTemplates } from '@stagecraft/contract';
+import { OTLP_EXPORT_DEADLINE_MS, RouteMatcher, otlpExportAgent, routeTemplates } from '@stagecraft/contract';
 import type { ApiTracing, ServeTraced, TracingOptions } from './start-tracing.js';
 import type { ObserveHop } from '../fetch/fetch-page.js';
 import { tracedStore } from './traced-store.js';
@@ -48,6 +48,8 @@ const SHUTDOWN_FLUSH_MS = 2_000;
 
 export function openTelemetryTracing(options: TracingOptions): ApiTracing {
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  // Every export ends by a deadline, and shutdown cuts what is left (the contract's otlpExportAgent).
+  const exportAgent = otlpExportAgent(options.url);
   const provider = new TracerProvider({
     resource: resourceFromAttributes({
       [ATTR_SERVICE_NAME]: options.serviceName ?? 'stagecraft-api',
@@ -56,7 +58,11 @@ export function openTelemetryTracing(options: TracingOptions): ApiTracing {
     }),
     spanProcessors: [
       new BatchSpanProcessor({
-        exporter: new OTLPTraceExporter({ url: options.url.href }),
+        exporter: new OTLPTraceExporter({
+          url: options.url.href,
+          timeoutMillis: OTLP_EXPORT_DEADLINE_MS,
+          httpAgentOptions: () => exportAgent.agent,
+        }),
         scheduledDelayMillis: options.scheduledDelayMs ?? SCHEDULED_DELAY_MS,
       }),
     ],
@@ -141,6 +147,8 @@ export function openTelemetryTracing(options: TracingOptions): ApiTracing {
         new Promise((resolve) => (timer = setTimeout(resolve, SHUTDOWN_FLUSH_MS))),
       ]);
       clearTimeout(timer);
+      // An export still in flight (a collector that stalls) would keep the process alive.
+      exportAgent.close();
       // Unregisters the global context manager too, so a later start (tests) can register its own.
       context.disable();
     },

@@ -24,7 +24,7 @@ import {
   ATTR_SERVICE_NAME,
   ATTR_URL_PATH,
 } from '@opentelemetry/semantic-conventions';
-import { formatTraceparent } from '@stagecraft/contract';
+import { OTLP_EXPORT_DEADLINE_MS, formatTraceparent, otlpExportAgent } from '@stagecraft/contract';
 import { UNMATCHED } from '../route-labels.js';
 import type { SidecarTracing, TracingOptions } from './start-tracing.js';
 
@@ -34,6 +34,8 @@ const SCHEDULED_DELAY_MS = 1_000;
 const SHUTDOWN_FLUSH_MS = 2_000;
 
 export function openTelemetryTracing(options: TracingOptions): SidecarTracing {
+  // Every export ends by a deadline, and shutdown cuts what is left (the contract's otlpExportAgent).
+  const exportAgent = otlpExportAgent(options.url);
   const provider = new TracerProvider({
     resource: resourceFromAttributes({
       [ATTR_SERVICE_NAME]: options.serviceName ?? 'stagecraft-sidecar',
@@ -41,7 +43,11 @@ export function openTelemetryTracing(options: TracingOptions): SidecarTracing {
     }),
     spanProcessors: [
       new BatchSpanProcessor({
-        exporter: new OTLPTraceExporter({ url: options.url.href }),
+        exporter: new OTLPTraceExporter({
+          url: options.url.href,
+          timeoutMillis: OTLP_EXPORT_DEADLINE_MS,
+          httpAgentOptions: () => exportAgent.agent,
+        }),
         scheduledDelayMillis: options.scheduledDelayMs ?? SCHEDULED_DELAY_MS,
       }),
     ],
@@ -57,13 +63,16 @@ export function openTelemetryTracing(options: TracingOptions): SidecarTracing {
         isRemote: true,
       });
       const matched = route !== UNMATCHED;
+      // url.path has no query (semconv), and the query is the client's: a URL to fetch, say.
+      const query = path.indexOf('?');
+      const bare = query === -1 ? path : path.slice(0, query);
       const span = tracer.startSpan(
         matched ? `${method} ${route}` : method,
         {
           kind: SpanKind.SERVER,
           attributes: {
             [ATTR_HTTP_REQUEST_METHOD]: method,
-            [ATTR_URL_PATH]: path.length > 256 ? path.slice(0, 256) : path,
+            [ATTR_URL_PATH]: bare.length > 256 ? bare.slice(0, 256) : bare,
             ...(matched ? { [ATTR_HTTP_ROUTE]: route } : {}),
             'stagecraft.request_id': requestId,
           },
@@ -93,6 +102,8 @@ export function openTelemetryTracing(options: TracingOptions): SidecarTracing {
         new Promise((resolve) => (timer = setTimeout(resolve, SHUTDOWN_FLUSH_MS))),
       ]);
       clearTimeout(timer);
+      // An export still in flight (a collector that stalls) would keep the process alive.
+      exportAgent.close();
     },
   };
 }

@@ -182,6 +182,20 @@ describe('tracing on (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
     );
   });
 
+  // semconv: url.path has no query; and a query is the client's (GET /api/v1/count?url=...).
+  it('puts the path in url.path without the query string', async () => {
+    const response = await fetch(
+      `http://127.0.0.1:${sidecar.port}/api/v1/count?url=${encodeURIComponent('http://u:s3cret@example.test/')}`,
+      { headers: { 'x-request-id': 'on-query' } },
+    );
+    await response.text();
+    const span = await poll('the span at the OTLP sink', async () =>
+      sink.spans().find((s) => s.attributes['stagecraft.request_id'] === 'on-query'),
+    );
+    expect(span.attributes['url.path']).toBe('/api/v1/count');
+    expect(JSON.stringify(span)).not.toContain('s3cret');
+  });
+
   it('names an unmatched path by its method alone', async () => {
     const response = await fetch(`http://127.0.0.1:${sidecar.port}/nowhere/42`, {
       headers: { 'x-request-id': 'on-unmatched' },
