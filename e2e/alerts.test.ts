@@ -132,6 +132,22 @@ async function promQuery(
   return body.data.result;
 }
 
+/**
+ * Waits until Prometheus has scraped a series. A counter's first sample is its
+ * baseline: what it held when first scraped never counts in rate() or
+ * increase(). So each kind of request is sent once, scraped, and only then sent
+ * again for the panels to count (a burst between two scrapes counted nothing,
+ * and left the budget at 0/0).
+ */
+async function scraped(what: string, query: string): Promise<void> {
+  await poll(
+    `Prometheus to scrape ${what}`,
+    async () => ((await promQuery(query)).length > 0 ? true : undefined),
+    30_000,
+    500,
+  );
+}
+
 describe('alerts through Alertmanager to a webhook', () => {
   beforeAll(() => {
     requireDocker();
@@ -198,6 +214,11 @@ describe('alerts through Alertmanager to a webhook', () => {
     // errors the dashboard's error, budget and upstream panels read, below.
     const during = [];
     for (let i = 0; i < 3; i++) {
+      if (i === 1)
+        await scraped(
+          "the stop's first errors",
+          'http_server_request_duration_seconds_count{job="sidecar", error_type="refused", http_route="/api/v1/count"}',
+        );
       during.push((await fetch(`${gateway}/api/v1/reports`, { headers: authorization })).status);
       const count = await fetch(`${gateway}/api/v1/count?base=http://example.test/`, {
         method: 'POST',
@@ -241,6 +262,11 @@ describe('alerts through Alertmanager to a webhook', () => {
       );
       const statuses: number[] = [];
       for (let i = 0; i < 10; i++) {
+        if (i === 1)
+          await scraped(
+            'the first round of traffic',
+            'http_server_request_duration_seconds_count{job="sidecar", http_route="/api/v1/reports/{id}", http_request_method="GET"}',
+          );
         statuses.push((await fetch(`${gateway}/healthz`)).status);
         statuses.push((await fetch(`${gateway}/api/v1/reports`, { headers: authorization })).status);
         statuses.push((await fetch(`${gateway}/api/v1/reports/999999`, { headers: authorization })).status);
