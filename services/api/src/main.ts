@@ -161,6 +161,7 @@ function shutdown(signal: string): void {
   if (draining) return;
   draining = true;
   logger.info({ signal, timeoutMs: config.shutdownTimeoutMs }, 'shutting down: draining connections');
+  const deadline = performance.now() + config.shutdownTimeoutMs;
   void drain(server, config.shutdownTimeoutMs).then(async (drained) => {
     if (!drained) {
       logger.warn('shutdown timeout: closed remaining connections');
@@ -171,7 +172,9 @@ function shutdown(signal: string): void {
     metricsServer.close();
     metricsServer.closeAllConnections();
     await store.close().catch(() => undefined);
-    await tracing?.shutdown(); // the spans still buffered, within a bound of its own
+    // The spans still buffered: within what is left of SHUTDOWN_TIMEOUT_MS (which
+    // limits.ts keeps below the orchestrator's grace period), and a bound of its own.
+    await tracing?.shutdown(deadline - performance.now());
     logger.info('shutdown complete');
     process.exitCode = 0;
   });

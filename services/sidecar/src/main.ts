@@ -60,14 +60,16 @@ function shutdown(signal: string): void {
   if (draining) return;
   draining = true;
   logger.info({ signal }, 'shutting down: draining proxied requests');
+  const deadline = performance.now() + config.shutdownTimeoutMs;
   void drain(proxy, config.shutdownTimeoutMs).then((drained) => {
     if (!drained) {
       logger.warn('shutdown timeout: closed remaining connections');
       process.exit(1);
     }
     ops.close(() => {
-      // The spans still buffered, within a bound of their own.
-      void (tracing?.shutdown() ?? Promise.resolve()).then(() => {
+      // The spans still buffered: within what is left of SHUTDOWN_TIMEOUT_MS (which
+      // limits.ts keeps below the orchestrator's grace period), and a bound of their own.
+      void (tracing?.shutdown(deadline - performance.now()) ?? Promise.resolve()).then(() => {
         logger.info('shutdown complete');
         process.exitCode = 0;
       });

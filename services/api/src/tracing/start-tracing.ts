@@ -34,8 +34,11 @@ export interface ApiTracing {
   observeHop: ObserveHop;
   /** The store, each call of it a span inside the request that made it (none outside one). */
   traceStore: <T extends object>(store: T, system: string) => T;
-  /** Exports what is still buffered, then stops (shutdown). */
-  shutdown: () => Promise<void>;
+  /**
+   * Exports what is still buffered, then stops: waits at most `withinMs` (what
+   * is left of the shutdown deadline) or its own flush bound, whichever is less.
+   */
+  shutdown: (withinMs: number) => Promise<void>;
 }
 
 export interface TracingOptions {

@@ -94,12 +94,14 @@ export function openTelemetryTracing(options: TracingOptions): SidecarTracing {
         },
       };
     },
-    shutdown: async () => {
+    shutdown: async (withinMs: number) => {
       // Bounded: a collector that does not answer must not hold up the exit.
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
         provider.shutdown().catch(() => undefined),
-        new Promise((resolve) => (timer = setTimeout(resolve, SHUTDOWN_FLUSH_MS))),
+        new Promise(
+          (resolve) => (timer = setTimeout(resolve, Math.max(0, Math.min(withinMs, SHUTDOWN_FLUSH_MS)))),
+        ),
       ]);
       clearTimeout(timer);
       // An export still in flight (a collector that stalls) would keep the process alive.

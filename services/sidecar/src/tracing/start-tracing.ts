@@ -29,7 +29,11 @@ export interface SidecarTracing {
     trace: TraceContext;
   }): ProxySpan;
   /** Exports what is still buffered (within a bound), then stops. */
-  shutdown(): Promise<void>;
+  /**
+   * Exports what is still buffered, then stops: waits at most `withinMs` (what
+   * is left of the shutdown deadline) or its own flush bound, whichever is less.
+   */
+  shutdown(withinMs: number): Promise<void>;
 }
 
 export interface TracingOptions {
