@@ -11,16 +11,17 @@
  *
  * CPU per request = the process's CPU time over the window (the sum of its
  * threads' run time in /proc/<pid>/task/<tid>/schedstat, which counts the
- * exporter's batching and posting too) / requests answered. Rounds interleave the
+ * exporter's batching and posting too: @stagecraft/testkit/process-cpu) / requests answered. Rounds interleave the
  * processes in a rotating order; figures are medians over rounds with min-max.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { latencyAtFixedRate } from '@stagecraft/testkit/fixed-rate';
 import { startOtlpSink } from '@stagecraft/testkit/otlp-sink';
+import { processCpuUs } from '@stagecraft/testkit/process-cpu';
 import { REPO_ROOT } from '@stagecraft/testkit/repository';
 import { median } from '@stagecraft/testkit/stats';
 import { log } from './log.js';
@@ -80,19 +81,8 @@ function start(name: string, main: string, env: Record<string, string>, ready: R
   });
 }
 
-/** CPU time the process has used so far, in microseconds: its threads' run time (schedstat, ns). */
-function cpuUs(running: Running): number {
-  const task = `/proc/${running.child.pid}/task`;
-  let ns = 0;
-  for (const tid of readdirSync(task)) {
-    try {
-      ns += Number(readFileSync(`${task}/${tid}/schedstat`, 'utf8').split(' ')[0]);
-    } catch {
-      // A thread that ended between the listing and the read.
-    }
-  }
-  return ns / 1e3;
-}
+/** CPU time the process has used so far, in microseconds. */
+const cpuUs = (running: Running): number => processCpuUs(running.child.pid!);
 
 const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 const PAGE = ('<p>' + '<a href="/docs/x.html">x</a> text '.repeat(3000) + '</p>').slice(0, 100 * 1024);

@@ -4,8 +4,11 @@
  * partial-success body, and keeps the spans it read (flattened: trace and span
  * ids, parent, name, kind, attributes as plain values, the sending service).
  * `keep: false` only counts them, for load that would otherwise fill memory.
+ * Beside it, a collector that stalls (startStalledCollector), for proving an
+ * exporter cannot hold a process past its shutdown.
  */
 import { createServer } from 'node:http';
+import { createServer as createTcpServer } from 'node:net';
 import { listenLocally, type LocalServer } from './local-server.js';
 
 export interface ReceivedSpan {
@@ -116,4 +119,29 @@ export async function startOtlpSink(options: { keep?: boolean } = {}): Promise<O
     count: () => count,
     refused: () => refused,
   };
+}
+
+/** A collector that accepts connections and never finishes an answer; `connections()` counts the exports that reached it. */
+export interface StalledCollector extends LocalServer {
+  /** The base URL to give OTEL_EXPORTER_OTLP_ENDPOINT. */
+  endpoint: string;
+}
+
+/**
+ * A TCP server on 127.0.0.1 that accepts each connection and reads what is
+ * sent, then answers badly: `silent` never writes a byte; `trickle` writes a
+ * status line, then a header line a second, so no idle timeout ever fires.
+ */
+export async function startStalledCollector(mode: 'silent' | 'trickle'): Promise<StalledCollector> {
+  const server = createTcpServer((socket) => {
+    socket.on('error', () => undefined);
+    socket.resume();
+    if (mode === 'trickle') {
+      socket.write('HTTP/1.1 200 OK\r\n');
+      const timer = setInterval(() => socket.write('x-stall: 1\r\n'), 1_000);
+      socket.once('close', () => clearInterval(timer));
+    }
+  });
+  const local = await listenLocally(server);
+  return { ...local, endpoint: local.url('') };
 }

@@ -21,11 +21,12 @@
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { latencyAtFixedRate } from '@stagecraft/testkit/fixed-rate';
+import { processCpuUs } from '@stagecraft/testkit/process-cpu';
 import { median } from '@stagecraft/testkit/stats';
 
 const quick = process.argv.includes('--quick');
@@ -68,24 +69,12 @@ function start(name: string, env: Record<string, string>, ready: RegExp, args: s
 const tsScript = (name: string, ...args: string[]) => ['--import', 'tsx', join(here, name), ...args];
 
 /**
- * CPU time (user + system) the process has used so far, in microseconds: the sum
- * of its threads' run time in /proc/<pid>/task/<tid>/schedstat (nanoseconds;
- * Node's threads live as long as the process, so none is lost by exiting).
- * /proc/<pid>/stat says the same in clock ticks (10 ms), too coarse for a 5 s
- * window of a 150 us request; it is read over the whole run as a check.
+ * CPU time (user + system) the process has used so far, in microseconds, from
+ * its threads' schedstat (@stagecraft/testkit/process-cpu). /proc/<pid>/stat
+ * says the same in clock ticks (10 ms), too coarse for a 5 s window of a 150 us
+ * request; it is read over the whole run as a check.
  */
-function cpuUs(process: Process): number {
-  const task = `/proc/${process.child.pid}/task`;
-  let ns = 0;
-  for (const tid of readdirSync(task)) {
-    try {
-      ns += Number(readFileSync(`${task}/${tid}/schedstat`, 'utf8').split(' ')[0]);
-    } catch {
-      // A thread that ended between the listing and the read.
-    }
-  }
-  return ns / 1e3;
-}
+const cpuUs = (process: Process): number => processCpuUs(process.child.pid!);
 
 /** utime + stime from /proc/<pid>/stat, in microseconds (10 ms resolution). */
 function statCpuUs(process: Process): number {

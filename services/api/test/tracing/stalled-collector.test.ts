@@ -6,10 +6,10 @@
  * flush (tracing/otel.ts: 2 s) and a margin, far inside its stop_grace_period.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { startStalledCollector } from '@stagecraft/testkit/otlp-sink';
 import { poll } from '@stagecraft/testkit/wait';
 import { startApiProcess } from '../helpers/api-process.js';
 
@@ -18,37 +18,9 @@ const EXIT_WITHIN_MS = 5_000;
 const dir = mkdtempSync(join(tmpdir(), 'stagecraft-stalled-collector-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** A TCP server on loopback that takes connections and answers them badly, by `mode`. */
-async function stalledCollector(mode: 'silent' | 'trickle') {
-  const sockets = new Set<Socket>();
-  let accepted = 0;
-  const server = createServer((socket) => {
-    accepted++;
-    sockets.add(socket);
-    socket.on('error', () => undefined);
-    socket.on('close', () => sockets.delete(socket));
-    socket.resume();
-    if (mode === 'trickle') {
-      socket.write('HTTP/1.1 200 OK\r\n');
-      const timer = setInterval(() => socket.write('x-stall: 1\r\n'), 1_000);
-      socket.once('close', () => clearInterval(timer));
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    accepted: () => accepted,
-    close: async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
-}
-
 describe.each(['silent', 'trickle'] as const)('a %s collector', (mode) => {
   it('does not hold the process after SIGTERM', async () => {
-    const collector = await stalledCollector(mode);
+    const collector = await startStalledCollector(mode);
     const api = await startApiProcess({
       DATA_DIR: join(dir, mode),
       API_AUTH: 'open',
@@ -60,7 +32,7 @@ describe.each(['silent', 'trickle'] as const)('a %s collector', (mode) => {
       // The spans' batch leaves within a second: the export is then in flight, stalled.
       await poll(
         'the export to reach the collector',
-        async () => collector.accepted() > 0 || undefined,
+        async () => collector.connections() > 0 || undefined,
         10_000,
       );
       const stopped = Date.now();

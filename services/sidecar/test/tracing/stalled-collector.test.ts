@@ -7,10 +7,10 @@
  * and when the drain itself ends near SHUTDOWN_TIMEOUT_MS, the flush gets only
  * what is left of it, so the exit still comes by that deadline.
  */
-import { createServer, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startNodeProcess } from '@stagecraft/testkit/node-process';
+import { startNodeProcess, type NodeProcess } from '@stagecraft/testkit/node-process';
+import { startStalledCollector, type StalledCollector } from '@stagecraft/testkit/otlp-sink';
 import { poll } from '@stagecraft/testkit/wait';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
 
@@ -22,32 +22,40 @@ const EXIT_WITHIN_MS = 5_000;
 const SHUTDOWN_MS = 3_000;
 const SLOW_MS = SHUTDOWN_MS - 400;
 
-/** A TCP server on loopback that takes connections and answers them badly, by `mode`. */
-async function stalledCollector(mode: 'silent' | 'trickle') {
-  const sockets = new Set<Socket>();
-  const server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('error', () => undefined);
-    socket.on('close', () => sockets.delete(socket));
-    socket.resume();
-    if (mode === 'trickle') {
-      socket.write('HTTP/1.1 200 OK\r\n');
-      const timer = setInterval(() => socket.write('x-stall: 1\r\n'), 1_000);
-      socket.once('close', () => clearInterval(timer));
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  let accepted = 0;
-  server.on('connection', () => accepted++);
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    accepted: () => accepted,
-    close: async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise((resolve) => server.close(resolve));
+/** The sidecar from its sources, in front of the test's upstream, exporting to `collector`; `env` on top. */
+function startSidecar(collector: StalledCollector, env: Record<string, string> = {}): Promise<NodeProcess> {
+  return startNodeProcess(['--import', 'tsx', main], {
+    env: {
+      UPSTREAM_URL: upstream.url,
+      PORT: '0',
+      METRICS_PORT: '0',
+      HOST: '127.0.0.1',
+      OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint,
+      ...env,
     },
-  };
+    ready: LISTENING,
+  });
+}
+
+/** One request through the sidecar; its span's batch leaves within a second, and the export then stays in flight, stalled. */
+async function stallAnExport(base: string, collector: StalledCollector): Promise<void> {
+  await (await fetch(`${base}/api/v1/reports`)).text();
+  await poll(
+    'the export to reach the collector',
+    async () => collector.connections() > 0 || undefined,
+    10_000,
+  );
+}
+
+/** SIGTERM, then its exit code (or 'still running' after EXIT_WITHIN_MS * 3) and the milliseconds it took. */
+async function terminate(sidecar: NodeProcess): Promise<{ code: number | null | string; took: number }> {
+  const stopped = Date.now();
+  sidecar.child.kill('SIGTERM');
+  const code = await Promise.race([
+    sidecar.exited,
+    new Promise<string>((resolve) => setTimeout(() => resolve('still running'), EXIT_WITHIN_MS * 3)),
+  ]);
+  return { code, took: Date.now() - stopped };
 }
 
 let upstream: Upstream;
@@ -64,33 +72,11 @@ afterAll(async () => {
 
 describe.each(['silent', 'trickle'] as const)('a %s collector', (mode) => {
   it('does not hold the process after SIGTERM', async () => {
-    const collector = await stalledCollector(mode);
-    const sidecar = await startNodeProcess(['--import', 'tsx', main], {
-      env: {
-        UPSTREAM_URL: upstream.url,
-        PORT: '0',
-        METRICS_PORT: '0',
-        HOST: '127.0.0.1',
-        OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint,
-      },
-      ready: LISTENING,
-    });
+    const collector = await startStalledCollector(mode);
+    const sidecar = await startSidecar(collector);
     try {
-      const response = await fetch(`http://127.0.0.1:${sidecar.ready[1]}/api/v1/reports`);
-      await response.text();
-      // The span's batch leaves within a second: the export is then in flight, stalled.
-      await poll(
-        'the export to reach the collector',
-        async () => collector.accepted() > 0 || undefined,
-        10_000,
-      );
-      const stopped = Date.now();
-      sidecar.child.kill('SIGTERM');
-      const code = await Promise.race([
-        sidecar.exited,
-        new Promise<string>((resolve) => setTimeout(() => resolve('still running'), EXIT_WITHIN_MS * 3)),
-      ]);
-      const took = Date.now() - stopped;
+      await stallAnExport(`http://127.0.0.1:${sidecar.ready[1]}`, collector);
+      const { code, took } = await terminate(sidecar);
       expect({ code, tookMs: took < EXIT_WITHIN_MS ? 'in time' : took }).toEqual({
         code: 0,
         tookMs: 'in time',
@@ -103,36 +89,17 @@ describe.each(['silent', 'trickle'] as const)('a %s collector', (mode) => {
 });
 
 it('gives the flush only what is left of SHUTDOWN_TIMEOUT_MS when the drain ends near it', async () => {
-  const collector = await stalledCollector('silent');
-  const sidecar = await startNodeProcess(['--import', 'tsx', main], {
-    env: {
-      UPSTREAM_URL: upstream.url,
-      PORT: '0',
-      METRICS_PORT: '0',
-      HOST: '127.0.0.1',
-      SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_MS),
-      UPSTREAM_TIMEOUT_MS: String(SLOW_MS + 200),
-      OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint,
-    },
-    ready: LISTENING,
+  const collector = await startStalledCollector('silent');
+  const sidecar = await startSidecar(collector, {
+    SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_MS),
+    UPSTREAM_TIMEOUT_MS: String(SLOW_MS + 200),
   });
   try {
     const base = `http://127.0.0.1:${sidecar.ready[1]}`;
-    await (await fetch(`${base}/api/v1/reports`)).text();
-    await poll(
-      'the export to reach the collector',
-      async () => collector.accepted() > 0 || undefined,
-      10_000,
-    );
+    await stallAnExport(base, collector);
     const slow = fetch(`${base}/api/v1/reports/slow`).then((r) => r.status);
     await new Promise((resolve) => setTimeout(resolve, 100)); // the slow request is in flight
-    const stopped = Date.now();
-    sidecar.child.kill('SIGTERM');
-    const code = await Promise.race([
-      sidecar.exited,
-      new Promise<string>((resolve) => setTimeout(() => resolve('still running'), EXIT_WITHIN_MS * 3)),
-    ]);
-    const took = Date.now() - stopped;
+    const { code, took } = await terminate(sidecar);
     expect(await slow).toBe(200);
     // Without the bound: the drain's ~2.5 s plus the whole 2 s flush.
     expect({ code, tookMs: took < SHUTDOWN_MS + 900 ? 'by the deadline' : took }).toEqual({
