@@ -7,7 +7,12 @@
  * API image under bounded steady load loses no request, a rollback likewise, then
  * the stack is removed and, if this test created the swarm, the swarm is left.
  * A machine that is already a swarm manager is used as it is and left in it.
+ * Then the PostgreSQL variant (docker-stack.postgres.yml) on the same swarm:
+ * it converges, the API replicas serve from the database, and only the data
+ * (PostgreSQL, and Prometheus's node-local TSDB) is pinned to the data node.
  */
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { docker, run, runAsync } from '@stagecraft/testkit/command';
 import { REPO_ROOT } from '@stagecraft/testkit/repository';
@@ -326,5 +331,119 @@ describe('the production stack on Docker Swarm', () => {
     await underLoad('rollback', 'rollback', '--detach=false', '--quiet', `${STACK}_api`);
     expect(serviceImage('api')).toBe('stagecraft-api:latest');
     expect(runningTasks('api')).toEqual(Array(3).fill('stagecraft-api:latest'));
+  });
+});
+
+describe('the PostgreSQL variant on the same swarm (docker-stack.postgres.yml)', () => {
+  const PG_STACK = 'stagecraft-e2e-swarm-pg';
+  const pgGateway = 'http://127.0.0.1:18086';
+  const secrets = join(REPO_ROOT, 'test-results', `e2e-swarm-pg-secrets-${process.pid}`);
+  const pgEnv = {
+    ...env,
+    GATEWAY_PORT: '18086',
+    API_REPLICAS: '2',
+    STAGECRAFT_POSTGRES_PASSWORD_FILE: join(secrets, 'postgres-password'),
+    STAGECRAFT_DATABASE_URL_FILE: join(secrets, 'database-url'),
+  };
+  const pgReplicas: Record<string, number> = { ...expectedReplicas, api: 2, postgres: 1 };
+  const service = (name: string) => `${PG_STACK}_${name}`;
+  const placement = (name: string) =>
+    JSON.parse(
+      docker('service', 'inspect', service(name), '--format', '{{json .Spec.TaskTemplate.Placement}}'),
+    ) as { Constraints?: string[] };
+  const gone = async (stack: string) =>
+    poll(
+      `the stack ${stack} to be removed`,
+      async () =>
+        docker('ps', '-a', '--filter', `label=com.docker.stack.namespace=${stack}`, '-q') === '' &&
+        docker('network', 'ls', '--filter', `label=com.docker.stack.namespace=${stack}`, '-q') === ''
+          ? true
+          : undefined,
+      90_000,
+      500,
+    );
+
+  beforeAll(async () => {
+    // One stack at a time on this one node: the SQLite stack has had its turn.
+    run('docker', ['stack', 'rm', STACK]);
+    await gone(STACK);
+    mkdirSync(secrets, { recursive: true });
+    const made = run('sh', [join(REPO_ROOT, 'scripts/postgres-secrets.sh')], { env: pgEnv });
+    expect(made.status, made.stderr).toBe(0);
+    const deployed = run(
+      'docker',
+      [
+        'stack',
+        'deploy',
+        '--detach=true',
+        '--resolve-image',
+        'never',
+        '-c',
+        'docker-stack.postgres.yml',
+        PG_STACK,
+      ],
+      { cwd: REPO_ROOT, env: pgEnv },
+    );
+    expect(deployed.status, deployed.stderr).toBe(0);
+  });
+
+  afterAll(async () => {
+    run('docker', ['stack', 'rm', PG_STACK]);
+    await gone(PG_STACK).catch(() => undefined);
+    const volumes = run('docker', [
+      'volume',
+      'ls',
+      '-q',
+      '--filter',
+      `label=com.docker.stack.namespace=${PG_STACK}`,
+    ]);
+    for (const volume of volumes.stdout.split('\n').filter(Boolean)) run('docker', ['volume', 'rm', volume]);
+    rmSync(secrets, { recursive: true, force: true });
+  });
+
+  it('converges, and the API replicas serve from PostgreSQL through the gateway', async () => {
+    const started = Date.now();
+    await poll(
+      'every service at its replica count and the API ready (its readiness includes the database)',
+      async () => {
+        for (const [name, replicas] of Object.entries(pgReplicas)) {
+          const running = docker(
+            'service',
+            'ps',
+            service(name),
+            '--filter',
+            'desired-state=running',
+            '--format',
+            '{{.CurrentState}}',
+          )
+            .split('\n')
+            .filter((line) => line.startsWith('Running'));
+          if (running.length !== replicas) return undefined;
+        }
+        return (await call(`${pgGateway}/readyz`, { timeoutMs: 2_000 })).status === 200 ? true : undefined;
+      },
+      180_000,
+      1_000,
+    );
+    console.log(`PostgreSQL swarm stack converged in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    // Reads that reach the database: a page of reports, and an id it does not hold.
+    expect((await call(`${pgGateway}/api/v1/reports?limit=1`, {})).status).toBe(200);
+    expect((await call(`${pgGateway}/api/v1/reports/999999`, {})).status).toBe(404);
+    // The API's credential is the database_url secret, read from a file; it keeps no volume.
+    const spec = JSON.parse(
+      docker('service', 'inspect', service('api'), '--format', '{{json .Spec.TaskTemplate.ContainerSpec}}'),
+    ) as { Env?: string[]; Mounts?: { Type: string }[]; Secrets?: { SecretName: string }[] };
+    expect(spec.Env).toContain('DATABASE_URL_FILE=/run/secrets/database_url');
+    expect((spec.Env ?? []).some((e) => e.startsWith('DATABASE_URL='))).toBe(false);
+    expect((spec.Mounts ?? []).filter((m) => m.Type === 'volume')).toEqual([]);
+    expect(spec.Secrets?.map((secret) => secret.SecretName)).toContain(`${PG_STACK}_database_url`);
+  });
+
+  it('pins only the data to the data node: the API replicas may run on any node', () => {
+    const DATA_NODE = 'node.labels.stagecraft.data == true';
+    expect(placement('api').Constraints ?? []).toEqual([]);
+    expect(placement('sidecar').Constraints ?? []).toEqual([]);
+    expect(placement('postgres').Constraints).toEqual([DATA_NODE]);
+    expect(placement('prometheus').Constraints).toEqual([DATA_NODE]);
   });
 });
