@@ -10,6 +10,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler } from 'express';
+import { closeAfterAnswer } from './lingering-close.js';
 import { HttpProblem } from './problem.js';
 
 /** "Bearer" (any case), one or more spaces, an RFC 6750 b64token, nothing else. */
@@ -38,7 +39,7 @@ export function requireToken(token: string | null): RequestHandler {
     );
     // The body (if any) is not read: close rather than drain it for keep-alive.
     if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined) {
-      res.setHeader('connection', 'close');
+      closeAfterAnswer(req, res);
     }
     next(
       new HttpProblem(

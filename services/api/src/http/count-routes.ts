@@ -8,6 +8,7 @@ import { BodyTooLargeError, countBody, countPage } from '../count/count-page.js'
 import { parsePageUrl, type PageUrl } from '../count/page-url.js';
 import type { AppDeps } from './app.js';
 import { fetchProblem } from './errors.js';
+import { closeAfterAnswer } from './lingering-close.js';
 import { HttpProblem } from './problem.js';
 import { MAX_URL_LENGTH, queryString } from './params.js';
 import { FetchError } from '../fetch/fetch-page.js';
@@ -68,7 +69,8 @@ export function countRoutes(deps: AppDeps): Router {
     }
     try {
       res.json(
-        await countBody(base, req, {
+        // Stopping early must not destroy the request: its socket still carries the 413.
+        await countBody(base, req.iterator({ destroyOnReturn: false }), {
           maxBytes: deps.config.fetchMaxBytes,
           declaredBytes: Number(req.get('content-length') ?? 0),
           record,
@@ -77,8 +79,7 @@ export function countRoutes(deps: AppDeps): Router {
     } catch (error) {
       if (!(error instanceof BodyTooLargeError)) throw error;
       // The rest of the body is not read: close the connection after answering.
-      res.setHeader('connection', 'close');
-      res.once('finish', () => req.destroy());
+      closeAfterAnswer(req, res);
       throw new HttpProblem(413, 'body-too-large', 'Request body too large', error.message);
     }
   });
