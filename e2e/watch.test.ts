@@ -153,18 +153,38 @@ describe('the watch stack', () => {
   const opsRoutes = () => join(copy, 'services/api/src/http/ops-routes.ts');
   const anchor = "res.json({ status: 'ok' });";
 
-  /** Polls `fn` while `up --watch` runs; its exit or the time running out fails with its output. */
+  /**
+   * What went wrong, Compose's own lines first (a failed rebuild says why there),
+   * then the end of the containers' logs; printed too, so a CI log shows it whole.
+   */
+  const watchReport = (headline: string) => {
+    const report =
+      `${headline}\n--- docker compose (its own lines):\n${watch!.composeLines().slice(-4000)}` +
+      `\n--- all output, the end:\n${watch!.output().slice(-3000)}`;
+    console.error(report);
+    return report;
+  };
+
+  /**
+   * Polls `fn` while `up --watch` runs. Its exit, the time running out, or (from
+   * this call on) Compose saying a rebuild failed fails with Compose's output.
+   */
   async function whileWatching<T>(
     what: string,
     fn: () => Promise<T | undefined>,
     timeoutMs: number,
   ): Promise<T> {
-    let outcome: { value: T } | { exited: number };
+    const FAILED = /^.*(Build failed|failed to start after update).*$/gm;
+    const failures = () => watch!.composeLines().match(FAILED) ?? [];
+    const before = failures().length;
+    let outcome: { value: T } | { exited: number } | { failed: string };
     try {
       outcome = await poll(
         what,
         async () => {
           if (ended !== undefined) return { exited: ended };
+          const failed = failures();
+          if (failed.length > before) return { failed: failed.at(-1)! };
           const value = await fn();
           return value === undefined ? undefined : { value };
         },
@@ -172,12 +192,12 @@ describe('the watch stack', () => {
         100,
       );
     } catch (error) {
-      throw new Error(`${String(error)}\n${watch!.output().slice(-6000)}`, { cause: error });
+      throw new Error(watchReport(String(error)), { cause: error });
     }
     if ('exited' in outcome)
-      throw new Error(
-        `docker compose up --watch exited ${outcome.exited} before ${what}:\n${watch!.output().slice(-6000)}`,
-      );
+      throw new Error(watchReport(`docker compose up --watch exited ${outcome.exited} before ${what}`));
+    if ('failed' in outcome)
+      throw new Error(watchReport(`docker compose up --watch said "${outcome.failed}" before ${what}`));
     return outcome.value;
   }
 
@@ -303,7 +323,8 @@ describe('the watch stack', () => {
         const text = await healthz();
         return text?.includes('"dependency"') ? text : undefined;
       },
-      480_000,
+      // A fresh machine's rebuild: npm ci finds every tarball in the build's npm cache.
+      300_000,
     );
     expect(JSON.parse(body)).toEqual({ status: 'ok', dependency: true });
     console.log(`watch: dependency added to response in ${((Date.now() - saved) / 1000).toFixed(1)} s`);
