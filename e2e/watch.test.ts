@@ -130,15 +130,18 @@ describe('docker-compose.watch.yml', () => {
           `services/${name}/package.json`,
         ].sort(),
       );
-      // Each manifest is one the deps stage copies in for its npm ci.
+      // Each manifest is one the manifests stage holds for the deps stage's npm ci.
       const text = readFileSync(join(REPO_ROOT, dockerfile), 'utf8');
-      const start = text.indexOf(' AS deps\n');
-      const deps = text.slice(start, text.indexOf('\nFROM ', start));
-      expect(deps).toContain('npm ci');
-      const copied = deps
+      const stage = (name: string) => {
+        const start = text.indexOf(` AS ${name}\n`);
+        expect(start, `${dockerfile}: stage ${name}`).toBeGreaterThan(0);
+        return text.slice(start, text.indexOf('\nFROM ', start));
+      };
+      expect(stage('deps')).toMatch(/^COPY --from=manifests .*\n(.*\n)*.*npm ci/m);
+      const copied = stage('manifests')
         .split('\n')
         .filter((line) => line.startsWith('COPY '))
-        .flatMap((line) => line.split(/\s+/));
+        .flatMap((line) => line.split(/\s+/).map((word) => word.replace(/^\//, '')));
       for (const file of rebuilds.filter((f) => f !== dockerfile)) expect(copied, name).toContain(file);
     }
   });
