@@ -21,7 +21,13 @@ import { REPO_ROOT } from '@stagecraft/testkit/repository';
 import { poll } from '@stagecraft/testkit/wait';
 import { composeEnv } from './helpers/compose.js';
 import { requireDocker, waitHealthy } from './helpers/docker.js';
-import { FIXTURE_PAGE, rollingRestart, serviceContainers, startWriters, summary } from './helpers/faults.js';
+import {
+  FIXTURE_PAGE,
+  killReplicasMidBurst,
+  rollingRestart,
+  serviceContainers,
+  summary,
+} from './helpers/faults.js';
 import { call, steadyLoad } from './helpers/load.js';
 
 /** This run's two database secrets, made by the script the README names, in git-ignored test-results/. */
@@ -121,24 +127,7 @@ describe('the production stack on PostgreSQL under faults', () => {
   });
 
   it('keeps every report whose 201 reached the client through SIGKILL of both replicas mid-burst', async () => {
-    const writers = startWriters(gateway, { count: 6, perWriter: 400, seconds: 20 });
-    await poll(
-      '40 reports written',
-      async () => (writers.confirmed.length >= 40 ? true : undefined),
-      30_000,
-      50,
-    );
-    const replicas = serviceContainers(stack, 'api');
-    await Promise.all(replicas.map((id) => dockerAsync('kill', '--signal', 'KILL', id)));
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
-    await writers.stop();
-    const { confirmed, outcomes } = writers;
-    console.log(
-      `kill -9 mid-burst on PostgreSQL: ${outcomes.length} writes, ${confirmed.length} confirmed, statuses ${[...new Set(outcomes.map((o) => o.status ?? 0))].join(', ')}`,
-    );
-    // An operator's `docker kill` is a manual stop (no restart policy applies): start them again.
-    for (const id of replicas) docker('start', id);
-    for (const id of replicas) await waitHealthy(id, 60_000);
+    const { confirmed } = await killReplicasMidBurst(stack, gateway, 'kill -9 mid-burst on PostgreSQL');
 
     const lost = missingFromDatabase(confirmed);
     expect(lost, `${lost.length} of ${confirmed.length} confirmed reports missing`).toEqual([]);

@@ -17,7 +17,7 @@ import { REPO_ROOT } from '@stagecraft/testkit/repository';
 import { poll } from '@stagecraft/testkit/wait';
 import { composeEnv } from './helpers/compose.js';
 import { nodeInContainer, publishedPort, requireDocker, runHardened, waitHealthy } from './helpers/docker.js';
-import { rollingRestart, serviceContainers, startWriters, summary } from './helpers/faults.js';
+import { killReplicasMidBurst, rollingRestart, serviceContainers, summary } from './helpers/faults.js';
 import { expectGatewayProblem, expectSecurityHeadersIn, rawRequest } from './helpers/http.js';
 import { call, steadyLoad } from './helpers/load.js';
 
@@ -55,28 +55,7 @@ describe('the production stack under faults', () => {
   });
 
   it('keeps every report whose 201 reached the client through SIGKILL of both replicas mid-burst, with an intact database', async () => {
-    // Six writers, each posting reports back to back, bounded in count and time.
-    const writers = startWriters(gateway, { count: 6, perWriter: 400, seconds: 20 });
-    await poll(
-      '40 reports written',
-      async () => (writers.confirmed.length >= 40 ? true : undefined),
-      30_000,
-      50,
-    );
-    const replicas = serviceContainers(stack, 'api');
-    await Promise.all(replicas.map((id) => dockerAsync('kill', '--signal', 'KILL', id)));
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
-    await writers.stop();
-    const { confirmed, outcomes } = writers;
-    const statuses = new Set(outcomes.map((o) => o.status ?? 0));
-    console.log(
-      `kill -9 mid-burst: ${outcomes.length} writes, ${confirmed.length} confirmed, statuses ${[...statuses].join(', ')}`,
-    );
-
-    // An operator's `docker kill` is a manual stop (no restart policy applies): start them again.
-    for (const id of replicas) docker('start', id);
-    for (const id of replicas) await waitHealthy(id, 60_000);
-
+    const { confirmed, replicas } = await killReplicasMidBurst(stack, gateway, 'kill -9 mid-burst');
     const check = nodeInContainer(
       replicas[0]!,
       `const Database = require(require.resolve('better-sqlite3', { paths: ['/app/services/api'] }));

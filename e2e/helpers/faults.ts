@@ -1,16 +1,18 @@
 /**
  * The faults the reliability suites share, whichever database the stack keeps its
  * reports in (reliability.test.ts: SQLite, reliability-postgres.test.ts:
- * PostgreSQL): a rolling restart of the API replicas under steady load, and
- * writers posting reports until told to stop. Each returns what happened; the
+ * PostgreSQL): a rolling restart of the API replicas under steady load,
+ * writers posting reports until told to stop, and SIGKILL of every replica in
+ * the middle of such writing. Each returns what happened; the
  * suites assert on it, and check the database their own way. Load is bounded in
  * rate, count and time, and goes to the stack's gateway on 127.0.0.1 only.
  */
-import { dockerAsync, runAsync } from '@stagecraft/testkit/command';
+import { docker, dockerAsync, runAsync } from '@stagecraft/testkit/command';
 import { mustCompose, type ComposeProject } from '@stagecraft/testkit/compose';
 import type { Outcome } from '@stagecraft/testkit/fixed-rate';
 import { percentile } from '@stagecraft/testkit/stats';
 import { nodeInContainer, waitHealthy } from './docker.js';
+import { poll } from '@stagecraft/testkit/wait';
 import { call, steadyLoad } from './load.js';
 
 /** The page every report of these suites counts (e2e/compose.fixtures.yml). */
@@ -162,4 +164,43 @@ export function startWriters(
       await Promise.all(writers);
     },
   };
+}
+
+export interface KilledMidBurst {
+  /** Ids of the reports whose 201 reached a client before the kill: each must be stored. */
+  confirmed: number[];
+  /** The API replicas, started again and healthy. */
+  replicas: string[];
+}
+
+/**
+ * Six writers post reports; once 40 are confirmed, every API replica gets
+ * SIGKILL at once. The writers stop 1.5 s later, and the replicas are started
+ * again (an operator's `docker kill` is a manual stop: no restart policy
+ * applies) and waited for. `label` starts the one line this prints.
+ */
+export async function killReplicasMidBurst(
+  stack: ComposeProject,
+  gateway: string,
+  label: string,
+): Promise<KilledMidBurst> {
+  const writers = startWriters(gateway, { count: 6, perWriter: 400, seconds: 20 });
+  await poll(
+    '40 reports written',
+    async () => (writers.confirmed.length >= 40 ? true : undefined),
+    30_000,
+    50,
+  );
+  const replicas = serviceContainers(stack, 'api');
+  await Promise.all(replicas.map((id) => dockerAsync('kill', '--signal', 'KILL', id)));
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  await writers.stop();
+  const { confirmed, outcomes } = writers;
+  const statuses = [...new Set(outcomes.map((o) => o.status ?? 0))];
+  console.log(
+    `${label}: ${outcomes.length} writes, ${confirmed.length} confirmed, statuses ${statuses.join(', ')}`,
+  );
+  for (const id of replicas) docker('start', id);
+  for (const id of replicas) await waitHealthy(id, 60_000);
+  return { confirmed, replicas };
 }
