@@ -151,6 +151,52 @@ function lingerExchange(
   });
 }
 
+/** Bodies the API counted (POST /api/v1/count answered 200), from its metrics port. */
+async function bodiesCounted(): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${api.metricsPort}/metrics`)).text();
+  return Number(/^stagecraft_link_counts_total\{source="body",outcome="ok"\} (\d+)/m.exec(text)?.[1] ?? 0);
+}
+
+/** A small page to count: each request pipelined behind the refused body would be a 200. */
+const SMALL_COUNT = `POST ${COUNT} HTTP/1.1\r\nHost: api\r\nContent-Type: text/html\r\nContent-Length: 14\r\n\r\n<a href=x></a>`;
+
+/**
+ * A raw client: sends `head` and `body`; once the answer arrives, pipelines 20
+ * small count requests every 50 ms for half a second (while the API lingers),
+ * then its FIN. Resolves at the close with everything the API sent.
+ */
+function pipelineAfterAnswer(head: string, body: Buffer): Promise<{ answer: string }> {
+  return new Promise((resolve, reject) => {
+    const socket: Socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    const received: Buffer[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    const giveUp = setTimeout(() => {
+      socket.destroy();
+      reject(new Error('the API kept the connection open for 15 s'));
+    }, 15_000);
+    socket.on('data', (chunk: Buffer) => {
+      if (received.length === 0) {
+        let rounds = 0;
+        timer = setInterval(() => {
+          if (rounds++ === 10 || !socket.writable) {
+            clearInterval(timer);
+            socket.end();
+          } else socket.write(SMALL_COUNT.repeat(20));
+        }, 50);
+      }
+      received.push(chunk);
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      clearTimeout(giveUp);
+      clearInterval(timer);
+      resolve({ answer: Buffer.concat(received).toString('latin1') });
+    });
+    socket.write(head);
+    socket.write(body);
+  });
+}
+
 const countHead = (length: number) =>
   `POST ${COUNT} HTTP/1.1\r\nHost: api\r\nContent-Type: text/html\r\nContent-Length: ${length}\r\n\r\n`;
 
@@ -170,6 +216,15 @@ describe('the connection closed after such an answer', () => {
     expect(answer).toMatch(/^HTTP\/1\.1 413 /);
     expect(closedAfterMs).toBeGreaterThanOrEqual(LINGER_MS - 50);
     expect(closedAfterMs).toBeLessThan(LINGER_MS + 5_000);
+  });
+
+  it('runs nothing the client pipelines after the answer (RFC 9112 section 9.6)', async () => {
+    const before = await bodiesCounted();
+    const { answer } = await pipelineAfterAnswer(countHead(5_000), Buffer.alloc(5_000, 'a'));
+    expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+    expect(answer.match(/HTTP\/1\.1 \d{3} /g)).toHaveLength(1);
+    // Were they handed to the app, each would be counted (and answered to no one).
+    expect((await bodiesCounted()) - before).toBe(0);
   });
 
   it('answers nothing pipelined behind the refused body', async () => {
