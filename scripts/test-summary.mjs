@@ -1,19 +1,23 @@
 #!/usr/bin/env node
 // The closing lines of `npm run test:all` (and so of ./stagecraft test and CI):
-// one line per unit project and per Docker-backed suite, then
-// "tests: N passed, N failed, N skipped". It reads the two vitest JSON reports,
-// test-results/unit.json (vitest.config.ts) and test-results/e2e.json
-// (e2e/vitest.config.ts), and exits non-zero, saying why, unless every suite
-// that exists ran and passed: a missing report, a unit project or an e2e/*.test.ts
-// absent from its report, a failed or skipped test, a file that ran no test, or
-// an error outside the tests each fail the run. So an empty or partial run cannot
-// pass for a green one.
+// one line per unit project, per project holding proofs and per Docker-backed
+// suite, then "tests: N passed, N failed, N skipped". It reads the three vitest
+// JSON reports, test-results/unit.json (vitest.config.ts), test-results/proofs.json
+// (vitest.proofs.config.ts) and test-results/e2e.json (e2e/vitest.config.ts), and
+// exits non-zero, saying why, unless every suite that exists ran and passed: a
+// missing report, a unit project, a proof file or an e2e/*.test.ts absent from its
+// report, a failed or skipped test, a file that ran no test, or an error outside
+// the tests each fail the run. So an empty or partial run cannot pass for a green one.
 //
 //   node scripts/test-summary.mjs [repository root]
 import { existsSync, readFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { e2eSuites as findE2eSuites, unitProjects as findUnitProjects } from './test-suites.mjs';
+import {
+  e2eSuites as findE2eSuites,
+  proofFiles as findProofFiles,
+  unitProjects as findUnitProjects,
+} from './test-suites.mjs';
 
 const root = process.argv[2] ?? fileURLToPath(new URL('..', import.meta.url));
 const problems = [];
@@ -22,6 +26,8 @@ const totals = { passed: 0, failed: 0, skipped: 0 };
 // What exists (scripts/test-suites.mjs, as the vitest configurations find it).
 const unitProjects = findUnitProjects(root);
 const e2eSuites = findE2eSuites(root);
+const proofFiles = findProofFiles(root);
+const projectOf = (file) => unitProjects.find((p) => file.startsWith(`${p}/`));
 
 function readReport(name) {
   const file = join(root, 'test-results', name);
@@ -82,9 +88,15 @@ function summarise(report, label, groups, groupOf) {
   }
 }
 
-summarise(readReport('unit.json'), 'unit ', unitProjects, (file) =>
-  unitProjects.find((p) => file.startsWith(`${p}/`)),
-);
+summarise(readReport('unit.json'), 'unit ', unitProjects, projectOf);
+// The proofs: one line per project holding any, and each proof file must have run.
+const proofs = readReport('proofs.json');
+summarise(proofs, 'proofs ', [...new Set(proofFiles.map(projectOf))], projectOf);
+if (proofs) {
+  const ran = new Set((proofs.testResults ?? []).map((r) => relative(root, r.name).split(sep).join('/')));
+  for (const file of proofFiles.filter((f) => !ran.has(f)))
+    problems.push(`proofs ${file} is missing from its report: it did not run`);
+}
 summarise(readReport('e2e.json'), '', e2eSuites, (file) => file);
 
 console.log(`tests: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);

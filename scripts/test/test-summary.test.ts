@@ -1,6 +1,7 @@
 /**
  * scripts/test-summary.mjs on made-up repositories and vitest JSON reports: it
- * passes only when every unit project and every e2e/*.test.ts ran and passed,
+ * passes only when every unit project, every proof (*.process.test.ts,
+ * *.memory.test.ts) and every e2e/*.test.ts ran and passed,
  * and otherwise exits non-zero naming each reason (a missing report or suite, a
  * failed or skipped test, a file that failed before its tests, an error outside
  * the tests).
@@ -22,7 +23,7 @@ interface FileResult {
 let root = '';
 afterEach(() => rmSync(root, { recursive: true, force: true }));
 
-/** A repository with two unit projects (packages/a, scripts), a package without tests, two Docker-backed suites. */
+/** A repository with two unit projects (packages/a, scripts), a proof in packages/a, a package without tests, two Docker-backed suites. */
 function repository() {
   root = mkdtempSync(join(tmpdir(), 'stagecraft-summary-'));
   for (const dir of ['packages/a/test', 'packages/no-tests', 'scripts/test', 'e2e', 'test-results'])
@@ -30,6 +31,7 @@ function repository() {
   for (const project of ['packages/a', 'scripts', 'e2e'])
     writeFileSync(join(root, project, 'vitest.config.ts'), '');
   for (const suite of ['compose', 'swarm']) writeFileSync(join(root, `e2e/${suite}.test.ts`), '');
+  writeFileSync(join(root, 'packages/a/test/z.memory.test.ts'), '');
 }
 
 const file = (name: string, ...statuses: string[]): FileResult => ({
@@ -57,6 +59,7 @@ const unitPassing = () => [
   file('packages/a/test/x.test.ts', 'passed', 'passed'),
   file('scripts/test/y.test.ts', 'passed'),
 ];
+const proofsPassing = () => [file('packages/a/test/z.memory.test.ts', 'passed')];
 const e2ePassing = () => [
   file('e2e/compose.test.ts', 'passed'),
   file('e2e/swarm.test.ts', 'passed', 'passed'),
@@ -71,36 +74,42 @@ describe('scripts/test-summary.mjs', () => {
   it('passes a complete green run: one line per project and suite, then the totals', () => {
     repository();
     report('unit.json', unitPassing());
+    report('proofs.json', proofsPassing());
     report('e2e.json', e2ePassing());
     const result = summary();
     expect(result.status, result.stderr).toBe(0);
     expect(result.stdout.trim().split('\n')).toEqual([
       'unit packages/a: 2 passed, 0 failed, 0 skipped (2.5 s)',
       'unit scripts: 1 passed, 0 failed, 0 skipped (2.5 s)',
+      'proofs packages/a: 1 passed, 0 failed, 0 skipped (2.5 s)',
       'e2e/compose.test.ts: 1 passed, 0 failed, 0 skipped (2.5 s)',
       'e2e/swarm.test.ts: 2 passed, 0 failed, 0 skipped (2.5 s)',
-      'tests: 6 passed, 0 failed, 0 skipped',
+      'tests: 7 passed, 0 failed, 0 skipped',
     ]);
   });
 
-  it('fails when a report is missing', () => {
+  it.each(['unit.json', 'proofs.json', 'e2e.json'])('fails when a report is missing: %s', (missing) => {
     repository();
-    report('unit.json', unitPassing());
+    const reports = { 'unit.json': unitPassing(), 'proofs.json': proofsPassing(), 'e2e.json': e2ePassing() };
+    for (const [name, results] of Object.entries(reports)) if (name !== missing) report(name, results);
     const result = summary();
     expect(result.status).toBe(1);
     expect(result.problems).toEqual([
-      'test-summary: no report test-results/e2e.json: that run did not finish',
+      `test-summary: no report test-results/${missing}: that run did not finish`,
     ]);
   });
 
   it('fails when a suite or a project is absent from its report (the Swarm suite left out, say)', () => {
     repository();
     report('unit.json', unitPassing().slice(0, 1));
+    report('proofs.json', []);
     report('e2e.json', e2ePassing().slice(0, 1));
     const result = summary();
     expect(result.status).toBe(1);
     expect(result.problems).toEqual([
       'test-summary: unit scripts is missing from its report: it did not run',
+      'test-summary: proofs packages/a is missing from its report: it did not run',
+      'test-summary: proofs packages/a/test/z.memory.test.ts is missing from its report: it did not run',
       'test-summary: e2e/swarm.test.ts is missing from its report: it did not run',
     ]);
   });
@@ -111,6 +120,7 @@ describe('scripts/test-summary.mjs', () => {
       file('packages/a/test/x.test.ts', 'passed', 'failed'),
       file('scripts/test/y.test.ts', 'skipped'),
     ]);
+    report('proofs.json', proofsPassing());
     report(
       'e2e.json',
       [file('e2e/compose.test.ts'), file('e2e/swarm.test.ts', 'passed')].map((r, i) =>
@@ -119,7 +129,7 @@ describe('scripts/test-summary.mjs', () => {
     );
     const result = summary();
     expect(result.status).toBe(1);
-    expect(result.stdout).toContain('tests: 2 passed, 2 failed, 1 skipped');
+    expect(result.stdout).toContain('tests: 3 passed, 2 failed, 1 skipped');
     expect(result.problems).toEqual([
       'test-summary: unit packages/a: 1 failed',
       'test-summary: unit scripts: 1 skipped (a skipped test is not a pass)',
@@ -131,6 +141,7 @@ describe('scripts/test-summary.mjs', () => {
   it('fails when the run reported an error outside the tests, every test having passed', () => {
     repository();
     report('unit.json', unitPassing(), false);
+    report('proofs.json', proofsPassing());
     report('e2e.json', e2ePassing());
     const result = summary();
     expect(result.status).toBe(1);
