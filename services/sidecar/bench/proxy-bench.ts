@@ -17,7 +17,13 @@
  * It includes the process's idle work over the window (timers, the metrics'
  * event-loop sampling), measured alone first and printed too.
  *
- *   npm run bench:proxy [-- --quick]
+ * To weigh a change side by side in one run, `--baseline=<dist dir>` adds the
+ * sidecar built before it (a copy of its dist/) as one more hop, and
+ * `--variant-flags="<node flags>"` adds the sidecar started with extra Node
+ * flags; each is compared with the node:http forwarder round by round, like the
+ * sidecar itself.
+ *
+ *   npm run bench:proxy [-- --quick] [--baseline=<dir>] [--variant-flags="<flags>"]
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -30,6 +36,10 @@ import { processCpuUs } from '@stagecraft/testkit/process-cpu';
 import { median } from '@stagecraft/testkit/stats';
 
 const quick = process.argv.includes('--quick');
+const option = (name: string) =>
+  process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) || undefined;
+const baselineDist = option('baseline');
+const variantFlags = option('variant-flags')?.split(' ').filter(Boolean);
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..', '..');
 const ROUNDS = quick ? 2 : 12;
@@ -173,15 +183,30 @@ async function main(): Promise<void> {
     const api = await apiFor('api', 'info');
     const apiLogged = await apiFor('api (access log on)', 'debug');
     const upstream = String(api.port);
-    const sidecarFor = (name: string, logLevel: string) =>
+    const sidecarFor = (name: string, logLevel: string, args = service('services/sidecar/dist/main.js')) =>
       launch(
         name,
         { PORT: '0', METRICS_PORT: '0', UPSTREAM_URL: `http://127.0.0.1:${upstream}`, LOG_LEVEL: logLevel },
         /"port":(\d+)[^\n]*"msg":"proxy listening"/,
-        service('services/sidecar/dist/main.js'),
+        args,
       );
     const sidecar = await sidecarFor('sidecar', 'info');
     const sidecarLogged = await sidecarFor('sidecar (access log on)', 'debug');
+    const extras: Process[] = [];
+    if (baselineDist !== undefined)
+      extras.push(
+        await sidecarFor('sidecar (baseline)', 'info', [
+          '--enable-source-maps',
+          join(baselineDist, 'main.js'),
+        ]),
+      );
+    if (variantFlags !== undefined)
+      extras.push(
+        await sidecarFor('sidecar (variant flags)', 'info', [
+          ...variantFlags,
+          ...service('services/sidecar/dist/main.js'),
+        ]),
+      );
     const bare = await launch('bare Express 5', {}, /listening (\d+)/, tsScript('bare-express.ts'));
     const nodeFloor = await launch(
       'node:http forwarder',
@@ -210,7 +235,12 @@ async function main(): Promise<void> {
       process,
       forwards,
     });
-    const forwarders = [target(nodeFloor, true), target(undiciFloor, true), target(sidecar, true)];
+    const forwarders = [
+      target(nodeFloor, true),
+      target(undiciFloor, true),
+      target(sidecar, true),
+      ...extras.map((p) => target(p, true)),
+    ];
     const plan: { endpoint: Endpoint; targets: Target[] }[] = [
       {
         endpoint: { name: 'GET /healthz', path: '/healthz', method: 'GET', rate: 300 },
@@ -282,11 +312,25 @@ async function main(): Promise<void> {
         'sidecar / undici forwarder': ratio(sidecar.name, undiciFloor.name),
         'undici forwarder / node:http forwarder': ratio(undiciFloor.name, nodeFloor.name),
       };
+      // What the change under test bought, round by round: the sidecar's CPU per request less the other's.
+      const sidecarLessUs: Record<string, Spread> = {};
+      for (const extra of extras) {
+        ratios[`${extra.name} / node:http forwarder`] = ratio(extra.name, nodeFloor.name);
+        ratios[`sidecar / ${extra.name}`] = ratio(sidecar.name, extra.name);
+        sidecarLessUs[extra.name] = difference(sidecar.name, extra.name);
+      }
       const accessLineCpuUs: Record<string, Spread> = {};
       if (has(bare.name)) ratios['API / bare Express 5'] = ratio(api.name, bare.name);
       if (has(apiLogged.name)) accessLineCpuUs.api = difference(apiLogged.name, api.name);
       if (has(sidecarLogged.name)) accessLineCpuUs.sidecar = difference(sidecarLogged.name, sidecar.name);
-      return { endpoint: endpoint.name, rate: endpoint.rate, hops, ratios, accessLineCpuUs };
+      return {
+        endpoint: endpoint.name,
+        rate: endpoint.rate,
+        hops,
+        ratios,
+        accessLineCpuUs,
+        ...(extras.length > 0 ? { sidecarLessUs } : {}),
+      };
     });
 
     console.log(
@@ -302,9 +346,11 @@ async function main(): Promise<void> {
           `${name.padEnd(26)} ${fmt(hop.cpuUsPerRequest).padEnd(20)} ${fmt(hop.apiBehindCpuUsPerRequest).padEnd(20)} ${fmt(hop.p50Ms, 2).padEnd(20)} ${fmt(hop.p50AddedMs, 2)}`,
         );
       }
-      for (const [name, r] of Object.entries(row.ratios)) console.log(`${name.padEnd(47)} ${fmt(r, 2)}`);
+      for (const [name, r] of Object.entries(row.ratios)) console.log(`${name.padEnd(55)} ${fmt(r, 2)}`);
       for (const [name, d] of Object.entries(row.accessLineCpuUs))
-        console.log(`${`the ${name}'s access line, us/request`.padEnd(47)} ${fmt(d)}`);
+        console.log(`${`the ${name}'s access line, us/request`.padEnd(55)} ${fmt(d)}`);
+      for (const [name, d] of Object.entries(row.sidecarLessUs ?? {}))
+        console.log(`${`sidecar less ${name}, us/request`.padEnd(55)} ${fmt(d)}`);
     }
     console.log(
       `\nidle CPU us per second: ${Object.entries(idleCpuUsPerSecond)
