@@ -62,6 +62,16 @@ describe('traceContext', () => {
       expect(newTraceContext().traceId).not.toBe(context.traceId);
     },
   );
+
+  it('never hands out the same random bytes twice, across many refills of its pool', () => {
+    // 600 traces draw 14,400 bytes: the 4 KB pool refills three times, at unaligned offsets.
+    const ids = Array.from({ length: 600 }, () => newTraceContext()).flatMap((c) => [c.traceId, c.parentId]);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const id of ids) expect(id).toMatch(/^(?!0+$)[0-9a-f]+$/);
+    // Bytes are not reused either in part: no 8-byte run appears in two ids.
+    const runs = ids.flatMap((id) => id.match(/.{16}/g) ?? []);
+    expect(new Set(runs).size).toBe(runs.length);
+  });
 });
 
 describe('otlpTracesUrl (OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
