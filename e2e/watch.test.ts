@@ -127,6 +127,7 @@ describe('docker-compose.watch.yml', () => {
           'package-lock.json',
           'package.json',
           'packages/contract/package.json',
+          'packages/telemetry/package.json',
           `services/${name}/package.json`,
         ].sort(),
       );

@@ -16,12 +16,8 @@
  * awaits by AsyncLocalStorage. Spans leave in batches over OTLP/HTTP as JSON;
  * nothing here sends a trace header anywhere (the page server never gets one).
  */
-import { hostname } from 'node:os';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, trace, type Attributes } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import {
   ATTR_ERROR_TYPE,
   ATTR_HTTP_REQUEST_METHOD,
@@ -30,44 +26,24 @@ import {
   ATTR_NETWORK_PEER_ADDRESS,
   ATTR_SERVER_ADDRESS,
   ATTR_SERVER_PORT,
-  ATTR_SERVICE_INSTANCE_ID,
-  ATTR_SERVICE_NAME,
   ATTR_URL_FULL,
   ATTR_URL_PATH,
   ATTR_URL_SCHEME,
 } from '@opentelemetry/semantic-conventions';
-import { OTLP_EXPORT_DEADLINE_MS, RouteMatcher, otlpExportAgent, routeTemplates } from '@stagecraft/contract';
+import { RouteMatcher, routeTemplates } from '@stagecraft/contract';
+import { startSpanExport } from '@stagecraft/telemetry';
 import type { ApiTracing, ServeTraced, TracingOptions } from './start-tracing.js';
 import type { ObserveHop } from '../fetch/fetch-page.js';
 import { tracedStore } from './traced-store.js';
 
-/** Spans wait at most this long to leave in a batch (the SDK's default is 5 s). */
-const SCHEDULED_DELAY_MS = 1_000;
-/** How long shutdown waits for the last spans to leave. */
-const SHUTDOWN_FLUSH_MS = 2_000;
-
 export function openTelemetryTracing(options: TracingOptions): ApiTracing {
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  // Every export ends by a deadline, and shutdown cuts what is left (the contract's otlpExportAgent).
-  const exportAgent = otlpExportAgent(options.url);
-  const provider = new TracerProvider({
-    resource: resourceFromAttributes({
-      [ATTR_SERVICE_NAME]: options.serviceName ?? 'stagecraft-api',
-      // Which replica: the container's host name is its id.
-      [ATTR_SERVICE_INSTANCE_ID]: hostname(),
-    }),
-    spanProcessors: [
-      new BatchSpanProcessor({
-        exporter: new OTLPTraceExporter({
-          url: options.url.href,
-          timeoutMillis: OTLP_EXPORT_DEADLINE_MS,
-          httpAgentOptions: () => exportAgent.agent,
-        }),
-        scheduledDelayMillis: options.scheduledDelayMs ?? SCHEDULED_DELAY_MS,
-      }),
-    ],
+  // Provider, exporter and a bounded shutdown: @stagecraft/telemetry, as the sidecar's.
+  const { tracer, shutdown } = startSpanExport({
+    url: options.url,
+    serviceName: options.serviceName ?? 'stagecraft-api',
+    scheduledDelayMs: options.scheduledDelayMs,
   });
-  const tracer = provider.getTracer('stagecraft-api');
   const routes = new RouteMatcher(routeTemplates().map((route) => route.template));
 
   const serveTraced: ServeTraced = (req, res, parentTrace, route, next) => {
@@ -140,17 +116,7 @@ export function openTelemetryTracing(options: TracingOptions): ApiTracing {
     observeHop,
     traceStore: (store, system) => tracedStore(store, tracer, system),
     shutdown: async (withinMs: number) => {
-      // Bounded: a collector that does not answer must not hold up the exit.
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        provider.shutdown().catch(() => undefined),
-        new Promise(
-          (resolve) => (timer = setTimeout(resolve, Math.max(0, Math.min(withinMs, SHUTDOWN_FLUSH_MS)))),
-        ),
-      ]);
-      clearTimeout(timer);
-      // An export still in flight (a collector that stalls) would keep the process alive.
-      exportAgent.close();
+      await shutdown(withinMs);
       // Unregisters the global context manager too, so a later start (tests) can register its own.
       context.disable();
     },

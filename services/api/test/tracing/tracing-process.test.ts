@@ -67,6 +67,7 @@ describe('tracing off (OTEL_EXPORTER_OTLP_ENDPOINT unset)', () => {
     expect(modules.filter((url) => url.includes('/src/tracing/'))).toEqual([
       expect.stringMatching(/\/src\/tracing\/start-tracing\.ts$/),
     ]);
+    expect(modules.filter((url) => url.includes('/packages/telemetry/'))).toEqual([]);
   });
 });
 
@@ -118,6 +119,10 @@ describe('tracing on (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
   it('loads the SDK', () => {
     expect(otelPackages(started.graph())).toEqual(
       expect.arrayContaining(['@opentelemetry/exporter-trace-otlp-http', '@opentelemetry/sdk-trace']),
+    );
+    // Through the shared span export, @stagecraft/telemetry.
+    expect(started.graph()).toEqual(
+      expect.arrayContaining([expect.stringMatching(/\/packages\/telemetry\/src\/span-export\.ts$/)]),
     );
   });
 

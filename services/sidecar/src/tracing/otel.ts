@@ -10,49 +10,26 @@
  * in the traceparent the API continues. Re-sends to the API (UPSTREAM_RETRIES)
  * are counted on it. Spans leave in batches over OTLP/HTTP as JSON.
  */
-import { hostname } from 'node:os';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import {
   ATTR_ERROR_TYPE,
   ATTR_HTTP_REQUEST_METHOD,
   ATTR_HTTP_RESPONSE_STATUS_CODE,
   ATTR_HTTP_ROUTE,
-  ATTR_SERVICE_INSTANCE_ID,
-  ATTR_SERVICE_NAME,
   ATTR_URL_PATH,
 } from '@opentelemetry/semantic-conventions';
-import { OTLP_EXPORT_DEADLINE_MS, formatTraceparent, otlpExportAgent } from '@stagecraft/contract';
+import { formatTraceparent } from '@stagecraft/contract';
+import { startSpanExport } from '@stagecraft/telemetry';
 import { UNMATCHED } from '../route-labels.js';
 import type { SidecarTracing, TracingOptions } from './start-tracing.js';
 
-/** Spans wait at most this long to leave in a batch (the SDK's default is 5 s). */
-const SCHEDULED_DELAY_MS = 1_000;
-/** How long shutdown waits for the last spans to leave. */
-const SHUTDOWN_FLUSH_MS = 2_000;
-
 export function openTelemetryTracing(options: TracingOptions): SidecarTracing {
-  // Every export ends by a deadline, and shutdown cuts what is left (the contract's otlpExportAgent).
-  const exportAgent = otlpExportAgent(options.url);
-  const provider = new TracerProvider({
-    resource: resourceFromAttributes({
-      [ATTR_SERVICE_NAME]: options.serviceName ?? 'stagecraft-sidecar',
-      [ATTR_SERVICE_INSTANCE_ID]: hostname(),
-    }),
-    spanProcessors: [
-      new BatchSpanProcessor({
-        exporter: new OTLPTraceExporter({
-          url: options.url.href,
-          timeoutMillis: OTLP_EXPORT_DEADLINE_MS,
-          httpAgentOptions: () => exportAgent.agent,
-        }),
-        scheduledDelayMillis: options.scheduledDelayMs ?? SCHEDULED_DELAY_MS,
-      }),
-    ],
+  // Provider, exporter and a bounded shutdown: @stagecraft/telemetry, as the API's.
+  const { tracer, shutdown } = startSpanExport({
+    url: options.url,
+    serviceName: options.serviceName ?? 'stagecraft-sidecar',
+    scheduledDelayMs: options.scheduledDelayMs,
   });
-  const tracer = provider.getTracer('stagecraft-sidecar');
 
   return {
     startSpan({ method, route, path, requestId, trace: caller }) {
@@ -94,18 +71,6 @@ export function openTelemetryTracing(options: TracingOptions): SidecarTracing {
         },
       };
     },
-    shutdown: async (withinMs: number) => {
-      // Bounded: a collector that does not answer must not hold up the exit.
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        provider.shutdown().catch(() => undefined),
-        new Promise(
-          (resolve) => (timer = setTimeout(resolve, Math.max(0, Math.min(withinMs, SHUTDOWN_FLUSH_MS)))),
-        ),
-      ]);
-      clearTimeout(timer);
-      // An export still in flight (a collector that stalls) would keep the process alive.
-      exportAgent.close();
-    },
+    shutdown,
   };
 }

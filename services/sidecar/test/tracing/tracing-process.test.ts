@@ -145,6 +145,7 @@ describe('tracing off (OTEL_EXPORTER_OTLP_ENDPOINT unset)', () => {
     // @opentelemetry/api, if anything: prom-client loads it for itself either way.
     expect(openTelemetryPackages(graph).filter((name) => name !== '@opentelemetry/api')).toEqual([]);
     expect(graph.filter((url) => url.includes('/src/tracing/otel'))).toEqual([]);
+    expect(graph.filter((url) => url.includes('/packages/telemetry/'))).toEqual([]);
   });
 });
 
@@ -179,6 +180,10 @@ describe('tracing on (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
     expect(line.traceId).toBe(TRACE);
     expect(openTelemetryPackages(sidecar.graph())).toEqual(
       expect.arrayContaining(['@opentelemetry/exporter-trace-otlp-http', '@opentelemetry/sdk-trace']),
+    );
+    // Through the shared span export, @stagecraft/telemetry.
+    expect(sidecar.graph()).toEqual(
+      expect.arrayContaining([expect.stringMatching(/\/packages\/telemetry\/src\/span-export\.ts$/)]),
     );
   });
 

@@ -1,0 +1,6 @@
+export {
+  SHUTDOWN_FLUSH_MS,
+  startSpanExport,
+  type SpanExport,
+  type SpanExportOptions,
+} from './span-export.js';
