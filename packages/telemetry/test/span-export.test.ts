@@ -16,6 +16,25 @@ afterEach(async () => {
 const tracesUrl = (endpoint: string) =>
   new URL('v1/traces', endpoint.endsWith('/') ? endpoint : `${endpoint}/`);
 
+/** An export to a collector that stalls (`mode`), with one span already at the collector's door. */
+async function stalledExport(mode: 'silent' | 'trickle') {
+  const collector = await startStalledCollector(mode);
+  closers.push(() => collector.close());
+  const exporter = startSpanExport({
+    url: tracesUrl(collector.endpoint),
+    serviceName: 'stagecraft-test',
+    scheduledDelayMs: 10,
+  });
+  exporter.tracer.startSpan('stalled').end();
+  await poll(
+    'the export to reach the collector',
+    async () => (collector.connections() > 0 ? true : undefined),
+    10_000,
+    10,
+  );
+  return { collector, exporter };
+}
+
 describe('startSpanExport', () => {
   it("sends the tracer's spans to the collector under the service's name", async () => {
     const sink = await startOtlpSink();
@@ -36,20 +55,7 @@ describe('startSpanExport', () => {
 
   for (const mode of ['silent', 'trickle'] as const) {
     it(`shuts down within what it is given when the collector is ${mode}, and leaves no export running`, async () => {
-      const collector = await startStalledCollector(mode);
-      closers.push(() => collector.close());
-      const exporter = startSpanExport({
-        url: tracesUrl(collector.endpoint),
-        serviceName: 'stagecraft-test',
-        scheduledDelayMs: 10,
-      });
-      exporter.tracer.startSpan('stalled').end();
-      await poll(
-        'the export to reach the collector',
-        async () => (collector.connections() > 0 ? true : undefined),
-        10_000,
-        10,
-      );
+      const { collector, exporter } = await stalledExport(mode);
       const started = performance.now();
       await exporter.shutdown(300);
       const waited = performance.now() - started;
@@ -65,20 +71,7 @@ describe('startSpanExport', () => {
   }
 
   it('waits no longer than SHUTDOWN_FLUSH_MS, however long it is given', async () => {
-    const collector = await startStalledCollector('silent');
-    closers.push(() => collector.close());
-    const exporter = startSpanExport({
-      url: tracesUrl(collector.endpoint),
-      serviceName: 'stagecraft-test',
-      scheduledDelayMs: 10,
-    });
-    exporter.tracer.startSpan('stalled').end();
-    await poll(
-      'the export to reach the collector',
-      async () => (collector.connections() > 0 ? true : undefined),
-      10_000,
-      10,
-    );
+    const { exporter } = await stalledExport('silent');
     const started = performance.now();
     await exporter.shutdown(60_000);
     expect(performance.now() - started).toBeLessThan(SHUTDOWN_FLUSH_MS + 1_000);

@@ -13,7 +13,6 @@
  *
  *   node --import tsx bench/ab-sidecar.ts <baseline dist dir> [get|post|both] [rounds] [seconds]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { latencyAtFixedRate } from '@stagecraft/testkit/fixed-rate';
 import { processCpuUs } from '@stagecraft/testkit/process-cpu';
 import { median } from '@stagecraft/testkit/stats';
+import { startBenchProcess, type BenchProcess } from './bench-process.js';
 
 const [baselineArg, which = 'both', roundsArg = '10', secondsArg = '3'] = process.argv.slice(2);
 if (baselineArg === undefined)
@@ -32,31 +32,8 @@ const seconds = Number(secondsArg);
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..', '..');
 
-interface Started {
-  name: string;
-  child: ChildProcess;
-  port: number;
-}
-
-function start(name: string, args: string[], env: Record<string, string>, ready: RegExp): Promise<Started> {
-  const child = spawn(process.execPath, args, {
-    env: { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'info', NODE_ENV: 'production', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolvePort, reject) => {
-    let buffer = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      buffer += d.toString();
-      const m = ready.exec(buffer);
-      if (m) {
-        child.stdout!.removeAllListeners('data');
-        child.stdout!.resume();
-        resolvePort({ name, child, port: Number(m[1]) });
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`${name} exited with ${code}`)));
-  });
-}
+type Started = BenchProcess;
+const start = startBenchProcess;
 
 const dataDir = mkdtempSync(join(tmpdir(), 'stagecraft-ab-'));
 const tokenFile = join(dataDir, 'api-token');

@@ -10,13 +10,13 @@
  *
  *   node --import tsx bench/profile-sidecar.ts get|post [seconds] [sidecar|minimal] [extra node flags...]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { latencyAtFixedRate } from '@stagecraft/testkit/fixed-rate';
+import { startBenchProcess } from './bench-process.js';
 
 const [which = 'get', secondsArg = '10', target = 'sidecar', ...nodeFlags] = process.argv.slice(2);
 const seconds = Number(secondsArg);
@@ -25,29 +25,12 @@ const root = join(here, '..', '..', '..');
 
 const gcCounts = new Map<string, number>();
 
-function start(args: string[], env: Record<string, string>, ready: RegExp) {
-  const child = spawn(process.execPath, args, {
-    env: { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'info', NODE_ENV: 'production', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
+/** A process to profile (bench-process.ts); with --trace-gc among the flags, its collections are counted (GC lines go to stdout). */
+const start = (args: string[], env: Record<string, string>, ready: RegExp) =>
+  startBenchProcess('profiled', args, env, ready, (text) => {
+    for (const kind of text.match(/Scavenge|Mark-Compact|Minor Mark-Sweep/g) ?? [])
+      gcCounts.set(kind, (gcCounts.get(kind) ?? 0) + 1);
   });
-  return new Promise<{ child: ChildProcess; port: number }>((resolve, reject) => {
-    let buffer = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      buffer += d.toString();
-      const m = ready.exec(buffer);
-      if (m) {
-        child.stdout!.removeAllListeners('data');
-        // With --trace-gc among the flags, the collections are counted (GC lines go to stdout).
-        child.stdout!.on('data', (d: Buffer) => {
-          for (const kind of d.toString().match(/Scavenge|Mark-Compact|Minor Mark-Sweep/g) ?? [])
-            gcCounts.set(kind, (gcCounts.get(kind) ?? 0) + 1);
-        });
-        resolve({ child, port: Number(m[1]) });
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`exited with ${code}`)));
-  });
-}
 
 interface Node {
   id: number;

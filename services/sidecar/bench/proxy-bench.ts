@@ -25,7 +25,7 @@
  *
  *   npm run bench:proxy [-- --quick] [--baseline=<dir>] [--variant-flags="<flags>"]
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -34,6 +34,7 @@ import { fileURLToPath } from 'node:url';
 import { latencyAtFixedRate } from '@stagecraft/testkit/fixed-rate';
 import { processCpuUs } from '@stagecraft/testkit/process-cpu';
 import { median } from '@stagecraft/testkit/stats';
+import { startBenchProcess, type BenchProcess } from './bench-process.js';
 
 const quick = process.argv.includes('--quick');
 const option = (name: string) =>
@@ -48,33 +49,11 @@ const WARMUP_SECONDS = quick ? 1 : 3;
 const IDLE_SECONDS = quick ? 2 : 5;
 const TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
-interface Process {
-  name: string;
-  child: ChildProcess;
-  port: number;
-}
+type Process = BenchProcess;
 
-function start(name: string, env: Record<string, string>, ready: RegExp, args: string[]): Promise<Process> {
-  const child = spawn(process.execPath, args, {
-    env: { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'info', NODE_ENV: 'production', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    let buffer = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      buffer += d.toString();
-      const m = ready.exec(buffer);
-      if (m) {
-        // Keep reading (and discarding) the log lines: writing them is part of
-        // each service's real cost; a full pipe would stall it.
-        child.stdout!.removeAllListeners('data');
-        child.stdout!.resume();
-        resolve({ name, child, port: Number(m[1]) });
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`${name} exited with ${code}`)));
-  });
-}
+/** A process to measure (bench-process.ts), in this file's argument order. */
+const start = (name: string, env: Record<string, string>, ready: RegExp, args: string[]): Promise<Process> =>
+  startBenchProcess(name, args, env, ready);
 
 const tsScript = (name: string, ...args: string[]) => ['--import', 'tsx', join(here, name), ...args];
 
