@@ -7,7 +7,7 @@ COPY . .
 # (The secret only lets npm through a TLS-intercepting proxy, as in the real Dockerfile.)
 RUN --mount=type=secret,id=ca_bundle,required=false \
     if [ -s /run/secrets/ca_bundle ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/ca_bundle; fi; \
-    npm ci --ignore-scripts && npm run build --workspace packages/contract --workspace services/api
+    npm ci --ignore-scripts && npm run build --workspace packages/contract --workspace packages/telemetry --workspace services/api
 ENV NODE_ENV=production PORT=3000 DATA_DIR=/app/data
 EXPOSE 3000
 CMD ["node", "services/api/dist/main.js"]
