@@ -35,8 +35,13 @@ describe('@stagecraft/testkit', () => {
     }
   });
 
-  it('is imported by no source of a service or of the contract', () => {
-    const roots = ['services/api/src', 'services/sidecar/src', 'packages/contract/src'];
+  it('is imported by no source of a service or of a package the services ship', () => {
+    const roots = [
+      'services/api/src',
+      'services/sidecar/src',
+      'packages/contract/src',
+      'packages/telemetry/src',
+    ];
     const importers = roots
       .flatMap((root) => sources(join(REPO_ROOT, root)))
       .filter((file) => readFileSync(file, 'utf8').includes('@stagecraft/testkit'));

@@ -482,7 +482,12 @@ export function createProxyApp({ config, metrics, labels, logger, tracing }: Pro
     // CPU profile under bench/proxy-bench.ts's load (bench/profile-sidecar.ts).
     const c1 = url.charCodeAt(1);
     if (url.charCodeAt(0) === 47 && c1 !== 47 && c1 !== 92) {
-      proxyServer.web(req, res, options).catch((error: unknown) => webFailed(error, exchange));
+      // A throw too, as the middleware (an async function) would have turned it into a rejection.
+      try {
+        proxyServer.web(req, res, options).catch((error: unknown) => webFailed(error, exchange));
+      } catch (error) {
+        webFailed(error, exchange);
+      }
       return;
     }
     // Anything else as before, through the middleware: it calls `next` only for a
